@@ -1,0 +1,45 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+// Messages of the connection workflow, defined once so the API, the worker and tests share them.
+
+export type Phase = 'initial-scan' | 'running' | 'paused' | 'needs-reauth' | 'needs-confirmation' | 'stopped';
+
+export interface SideCounts {
+  a: number;
+  b: number;
+}
+
+export interface ConnectionCounts {
+  scanned: SideCounts;
+  total: { a: number | null; b: number | null };
+  matched: number;
+  created: SideCounts;
+  updated: SideCounts;
+  deleted: SideCounts;
+  failed: number;
+  conflicts: number;
+}
+
+export interface ConnectionStatus {
+  connectionId: string;
+  phase: Phase;
+  paused: boolean;
+  /** true while a cycle (or the initial scan) is running */
+  syncing: boolean;
+  cycles: number;
+  lastCycleAt: string | null;
+  nextCycleAt: string | null;
+  lastError: string | null;
+  counts: ConnectionCounts;
+}
+
+/** Updates, not signals: the caller learns that the workflow took the pause before any further write. */
+export const pauseUpdate = defineUpdate<ConnectionStatus>('pause');
+export const resumeUpdate = defineUpdate<ConnectionStatus>('resume');
+/** A signal, so ops can send it from the Temporal UI or CLI with no input. */
+export const syncNowSignal = defineSignal('syncNow');
+/** Settings live in the database; this only tells the workflow to re-read them. */
+export const settingsChangedSignal = defineSignal('settingsChanged');
+/** Ends the workflow after the step in progress; records are kept. */
+export const stopUpdate = defineUpdate<ConnectionStatus>('stop');
+export const statusQuery = defineQuery<ConnectionStatus>('status');
