@@ -84,6 +84,8 @@ export const records = pgTable(
     emails: text('emails').array().notNull().default(sql`'{}'::text[]`),
     deleted: boolean('deleted').notNull().default(false),
     dirty: boolean('dirty').notNull().default(true),
+    /** the full scan that last saw the record: after a re-scan, records it did not see were deleted */
+    scanId: text('scan_id'),
     updatedAt: updatedAt(),
   },
   (t) => [

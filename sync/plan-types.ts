@@ -12,6 +12,12 @@ export interface Link {
   b: string;
   baselineA: SideBaseline;
   baselineB: SideBaseline;
+  /**
+   * 'active' (or absent) while syncing; otherwise why it stopped ('deleted-a', 'deleted-b', ...). Stopped links
+   * must be passed too: their records are neither synced nor matched again (a deleted contact's partner is not
+   * re-created).
+   */
+  state?: string;
 }
 
 /** One effective mapping pair after defaults, custom pairs, toggles and directions are resolved. */
@@ -53,6 +59,8 @@ export type Operation =
       /** lower-cased emails, used to find a create that succeeded before a crash */
       emails: string[];
       baselineSource: Record<string, FieldValue>;
+      /** the new contact's baseline: its mapped keys as written (null where nothing was written) */
+      baselineTarget?: Record<string, FieldValue>;
     }
   /** Write changed mapped fields to an existing contact; on success the target's baseline becomes `baseline`. */
   | {
@@ -65,6 +73,8 @@ export type Operation =
       baseline: Record<string, FieldValue>;
       /** when the other side's baseline moves too (its change was accepted) */
       otherBaseline?: Record<string, FieldValue>;
+      /** why the engine writes besides merging: 'trash' counts toward the safety brake */
+      purpose?: 'trash';
     }
   | { kind: 'delete'; target: Side; id: string; version: string; link: { a: string; b: string } }
   /** Stop syncing a pair (a deletion under the "never" policy, a contact gone from the rules...). */
@@ -89,8 +99,21 @@ export interface Ambiguous {
   email: string;
 }
 
+/** A record whose snapshot (at this version) the plan fully accounts for. */
+export interface Settled {
+  side: Side;
+  id: string;
+  version: string;
+}
+
 export interface PlanOutput {
   ops: Operation[];
   conflicts: Conflict[];
   ambiguous: Ambiguous[];
+  /**
+   * Every changed record plus every partner whose current state a planned link read (a linked partner, a
+   * matched candidate). Clear the dirty flag of each, where the version still matches: a partner left dirty
+   * would be planned again later in the cycle from its pre-write snapshot and undo the writes just made.
+   */
+  settled?: Settled[];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rulesSchema } from './rules';
 
 // The settings of a connection, validated by the API and read by the engine with this one schema.
 // First version: the sync core deepens rules and mapping; keep field names stable.
@@ -27,12 +28,8 @@ export const connectionSettingsSchema = z.object({
       custom: z.array(mappingPairSchema).default([]),
     })
     .default({ useDefaults: true, disabled: [], custom: [] }),
-  rules: z
-    .object({
-      aToB: z.array(z.unknown()).optional(),
-      bToA: z.array(z.unknown()).optional(),
-    })
-    .default({}),
+  /** per direction, IF filter THEN sync [and add tags]; no rules in a direction: every contact syncs */
+  rules: rulesSchema.default({}),
   deletions: z
     .object({
       policy: z.enum(['never', 'trash', 'delete']).default('never'),

@@ -105,6 +105,7 @@ CREATE TABLE "records" (
 	"emails" text[] DEFAULT '{}'::text[] NOT NULL,
 	"deleted" boolean DEFAULT false NOT NULL,
 	"dirty" boolean DEFAULT true NOT NULL,
+	"scan_id" text,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "records_connection_id_side_ext_id_pk" PRIMARY KEY("connection_id","side","ext_id")
 );

@@ -1,0 +1,18 @@
+import { applyActivities } from './apply';
+import { connectionActivities } from './connection';
+import type { ActivityDeps } from './context';
+import { planActivities } from './plan';
+import { scanActivities } from './scan';
+
+export type { ActivityDeps } from './context';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...connectionActivities(deps),
+    ...scanActivities(deps),
+    ...planActivities(deps),
+    ...applyActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,249 @@
+import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { conflicts, failures, links, operations, records } from '../db/schema';
+import { buildPlanContext } from '../sync/mapping';
+import type { Link, Operation, PlanInput } from '../sync/plan-types';
+import { planBatch } from '../sync/planner';
+import type { Side, Snapshot } from '../sync/types';
+import { catalogOf, loadConnectionRow, openSide, settingsOf, type ActivityDeps } from './context';
+import { describeContact } from './describe';
+import { withFailureKinds } from './failure';
+
+export interface PlanResult {
+  batchId: string;
+  /** records decided on in this batch */
+  planned: number;
+  /** operations that write to an app, waiting for applyBatch */
+  writes: number;
+  linked: number;
+  conflicts: number;
+  ambiguous: number;
+  /** more dirty records wait after this batch */
+  remaining: boolean;
+}
+
+type RecordRow = typeof records.$inferSelect;
+type LinkRow = typeof links.$inferSelect;
+
+const toSnapshot = (r: RecordRow): Snapshot => ({
+  side: r.side,
+  id: r.extId,
+  version: r.version,
+  fields: r.fields,
+  deleted: r.deleted,
+});
+
+const toLink = (l: LinkRow): Link => ({ a: l.aId, b: l.bId, baselineA: l.baselineA ?? null, baselineB: l.baselineB ?? null });
+
+const idsOf = (rows: RecordRow[], side: Side) => rows.filter((r) => r.side === side).map((r) => r.extId);
+
+async function activeLinksTouching(db: Db, connectionId: string, aIds: string[], bIds: string[]): Promise<LinkRow[]> {
+  if (aIds.length === 0 && bIds.length === 0) return [];
+  const touching = [];
+  if (aIds.length) touching.push(inArray(links.aId, aIds));
+  if (bIds.length) touching.push(inArray(links.bId, bIds));
+  return db
+    .select()
+    .from(links)
+    .where(and(eq(links.connectionId, connectionId), eq(links.state, 'active'), or(...touching)));
+}
+
+async function recordsByIds(db: Db, connectionId: string, side: Side, ids: string[]): Promise<RecordRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select()
+    .from(records)
+    .where(and(eq(records.connectionId, connectionId), eq(records.side, side), inArray(records.extId, ids)));
+}
+
+async function candidatesByEmail(db: Db, connectionId: string, side: Side, emails: string[]): Promise<RecordRow[]> {
+  if (emails.length === 0) return [];
+  return db
+    .select()
+    .from(records)
+    .where(
+      and(
+        eq(records.connectionId, connectionId),
+        eq(records.side, side),
+        eq(records.deleted, false),
+        sql`${records.emails} && ${sql.param(emails)}::text[]`,
+      ),
+    );
+}
+
+/** Gathers what the planner needs about a batch of dirty records: their links, partners and email candidates. */
+async function gatherInput(db: Db, connectionId: string, batch: RecordRow[]) {
+  const batchLinks = await activeLinksTouching(db, connectionId, idsOf(batch, 'a'), idsOf(batch, 'b'));
+  const linkedA = new Set(batchLinks.map((l) => l.aId));
+  const linkedB = new Set(batchLinks.map((l) => l.bId));
+  const unlinked = batch.filter((r) => !r.deleted && !(r.side === 'a' ? linkedA : linkedB).has(r.extId));
+  const emailsFrom = (side: Side) => [...new Set(unlinked.filter((r) => r.side === side).flatMap((r) => r.emails))];
+
+  const [partnersA, partnersB, candidatesB, candidatesA] = await Promise.all([
+    recordsByIds(db, connectionId, 'a', batchLinks.map((l) => l.aId)),
+    recordsByIds(db, connectionId, 'b', batchLinks.map((l) => l.bId)),
+    candidatesByEmail(db, connectionId, 'b', emailsFrom('a')),
+    candidatesByEmail(db, connectionId, 'a', emailsFrom('b')),
+  ]);
+  const candidateLinks = await activeLinksTouching(
+    db,
+    connectionId,
+    candidatesA.map((r) => r.extId),
+    candidatesB.map((r) => r.extId),
+  );
+
+  const inBatch = new Set(batch.map((r) => `${r.side}:${r.extId}`));
+  const related = new Map<string, RecordRow>();
+  for (const r of [...partnersA, ...partnersB, ...candidatesA, ...candidatesB]) {
+    const key = `${r.side}:${r.extId}`;
+    if (!inBatch.has(key)) related.set(key, r);
+  }
+  const allLinks = new Map<number, LinkRow>();
+  for (const l of [...batchLinks, ...candidateLinks]) allLinks.set(l.id, l);
+  return { links: [...allLinks.values()].map(toLink), related: [...related.values()].map(toSnapshot) };
+}
+
+const WRITE_KINDS = new Set<Operation['kind']>(['create', 'update', 'delete']);
+
+export function planActivities(deps: ActivityDeps) {
+  const batchSize = deps.planBatchSize ?? 500;
+
+  return {
+    /** Decides the next batch of dirty records: records the links it can, and queues the writes it needs. */
+    async planNextBatch(connectionId: string, mode: PlanInput['mode']): Promise<PlanResult> {
+      return withFailureKinds(async () => {
+        const { db } = deps;
+        const row = await loadConnectionRow(db, connectionId);
+        if (!row) throw new Error(`connection ${connectionId} not found`);
+        const sides = { a: openSide(deps, row, 'a'), b: openSide(deps, row, 'b') };
+        const catalogs = { a: await catalogOf(row, 'a', sides.a), b: await catalogOf(row, 'b', sides.b) };
+        const context = buildPlanContext(settingsOf(row), { a: row.appA, b: row.appB }, catalogs);
+
+        const batch = await db
+          .select()
+          .from(records)
+          .where(and(eq(records.connectionId, connectionId), eq(records.dirty, true)))
+          .orderBy(asc(records.side), asc(records.extId))
+          .limit(batchSize + 1);
+        const remaining = batch.length > batchSize;
+        if (remaining) batch.pop();
+        const batchId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+        if (batch.length === 0) {
+          return { batchId, planned: 0, writes: 0, linked: 0, conflicts: 0, ambiguous: 0, remaining: false };
+        }
+
+        const { links: planLinks, related } = await gatherInput(db, connectionId, batch);
+        const plan = planBatch({ mode, context, changed: batch.map(toSnapshot), links: planLinks, related });
+        const writes = plan.ops.filter((op) => WRITE_KINDS.has(op.kind));
+        const snapshots = new Map([...batch.map(toSnapshot), ...related].map((s) => [`${s.side}:${s.id}`, s]));
+
+        await db.transaction(async (tx) => {
+          for (const op of plan.ops) await recordLinkChange(tx as unknown as Db, connectionId, op);
+          if (writes.length) {
+            await tx.insert(operations).values(
+              writes.map((op) => ({
+                connectionId,
+                batchId,
+                kind: op.kind,
+                target: 'target' in op ? op.target : null,
+                payload: op,
+              })),
+            );
+          }
+          if (plan.conflicts.length) {
+            await tx.insert(conflicts).values(
+              plan.conflicts.map((c) => ({
+                connectionId,
+                aId: c.a,
+                bId: c.b,
+                fieldA: c.fieldA,
+                fieldB: c.fieldB,
+                valueA: c.valueA,
+                valueB: c.valueB,
+                winner: c.winner,
+              })),
+            );
+          }
+          for (const amb of plan.ambiguous) {
+            const snap = snapshots.get(`${amb.side}:${amb.id}`);
+            const who = snap ? describeContact(snap.fields, catalogs[amb.side]) : { name: null, email: amb.email };
+            const message = `ambiguous match: ${amb.candidates.length} contacts on the other side share the email ${amb.email} (${amb.candidates.join(', ')})`;
+            await tx
+              .insert(failures)
+              .values({
+                connectionId,
+                side: amb.side,
+                extId: amb.id,
+                step: 'match',
+                kind: 'ambiguous',
+                message,
+                contactName: who.name,
+                contactEmail: who.email ?? amb.email,
+              })
+              .onConflictDoUpdate({
+                target: [failures.connectionId, failures.side, failures.extId, failures.step],
+                set: { message, lastAt: sql`now()`, resolvedAt: null, attempts: sql`${failures.attempts} + 1` },
+              });
+          }
+          for (const side of ['a', 'b'] as const) {
+            const ids = idsOf(batch, side);
+            if (ids.length === 0) continue;
+            await tx
+              .update(records)
+              .set({ dirty: false })
+              .where(and(eq(records.connectionId, connectionId), eq(records.side, side), inArray(records.extId, ids)));
+          }
+        });
+
+        return {
+          batchId,
+          planned: batch.length,
+          writes: writes.length,
+          linked: plan.ops.filter((op) => op.kind === 'link').length,
+          conflicts: plan.conflicts.length,
+          ambiguous: plan.ambiguous.length,
+          remaining,
+        };
+      });
+    },
+  };
+}
+
+/** Operations that change only the engine's memory are recorded at planning time. */
+async function recordLinkChange(db: Db, connectionId: string, op: Operation): Promise<void> {
+  switch (op.kind) {
+    case 'link':
+      await db
+        .insert(links)
+        .values({ connectionId, aId: op.a, bId: op.b, baselineA: op.baselineA, baselineB: op.baselineB })
+        .onConflictDoUpdate({
+          target: [links.connectionId, links.aId],
+          set: { bId: op.b, baselineA: op.baselineA, baselineB: op.baselineB, state: 'active', updatedAt: sql`now()` },
+        });
+      await db
+        .update(failures)
+        .set({ resolvedAt: sql`now()` })
+        .where(
+          and(
+            eq(failures.connectionId, connectionId),
+            eq(failures.step, 'match'),
+            or(and(eq(failures.side, 'a'), eq(failures.extId, op.a)), and(eq(failures.side, 'b'), eq(failures.extId, op.b))),
+          ),
+        );
+      return;
+    case 'baseline':
+      await db
+        .update(links)
+        .set({ baselineA: op.baselineA, baselineB: op.baselineB, updatedAt: sql`now()` })
+        .where(and(eq(links.connectionId, connectionId), eq(links.aId, op.a), eq(links.bId, op.b)));
+      return;
+    case 'unlink':
+      await db
+        .update(links)
+        .set({ state: op.reason, updatedAt: sql`now()` })
+        .where(and(eq(links.connectionId, connectionId), eq(links.aId, op.a), eq(links.bId, op.b)));
+      return;
+    default:
+      return;
+  }
+}

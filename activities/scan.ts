@@ -1,0 +1,152 @@
+import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { FeedExpiredError } from '../connectors/errors';
+import type { Db } from '../db/client';
+import { records } from '../db/schema';
+import { emailKeys } from '../sync/match';
+import type { AppRecord, FieldDef, Side } from '../sync/types';
+import { catalogOf, loadConnectionRow, openSide, type ActivityDeps } from './context';
+import { withFailureKinds } from './failure';
+
+export interface ScanPageResult {
+  nextCursor: string | null;
+  count: number;
+  total: number | null;
+}
+
+export interface ChangesResult {
+  nextCursor: string;
+  count: number;
+  hasMore: boolean;
+  /** the app rejected the cursor: the side needs a full re-scan */
+  expired: boolean;
+}
+
+/**
+ * Stores records as the app listed them. A record becomes dirty (to be planned) only when its content or
+ * its deletion changed: an app that bumps a version without changing anything causes no planning.
+ */
+export async function storeRecords(
+  db: Db,
+  connectionId: string,
+  side: Side,
+  list: AppRecord[],
+  catalog: FieldDef[],
+  scanId: string | null,
+): Promise<void> {
+  if (list.length === 0) return;
+  const rows = dedupeById(list).map((r) => ({
+    connectionId,
+    side,
+    extId: r.id,
+    version: r.version,
+    fields: r.fields,
+    emails: emailKeys(r.fields, catalog),
+    deleted: false,
+    dirty: true,
+    scanId,
+  }));
+  await db
+    .insert(records)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [records.connectionId, records.side, records.extId],
+      set: {
+        version: sql`excluded.version`,
+        fields: sql`excluded.fields`,
+        emails: sql`excluded.emails`,
+        deleted: sql`false`,
+        dirty: sql`${records.dirty} OR ${records.deleted} OR ${records.fields} IS DISTINCT FROM excluded.fields`,
+        scanId: scanId === null ? sql`${records.scanId}` : sql`excluded.scan_id`,
+        updatedAt: sql`now()`,
+      },
+    });
+}
+
+export async function markDeleted(db: Db, connectionId: string, side: Side, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(records)
+    .set({ deleted: true, dirty: true, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(records.connectionId, connectionId),
+        eq(records.side, side),
+        inArray(records.extId, ids),
+        eq(records.deleted, false),
+      ),
+    );
+}
+
+function dedupeById(list: AppRecord[]): AppRecord[] {
+  const byId = new Map<string, AppRecord>();
+  for (const r of list) byId.set(r.id, r);
+  return [...byId.values()];
+}
+
+export function scanActivities(deps: ActivityDeps) {
+  const pageSize = deps.pageSize ?? 100;
+
+  async function open(connectionId: string, side: Side) {
+    const row = await loadConnectionRow(deps.db, connectionId);
+    if (!row) throw new Error(`connection ${connectionId} not found`);
+    const access = openSide(deps, row, side);
+    return { row, access, catalog: await catalogOf(row, side, access) };
+  }
+
+  return {
+    /** The feed position at "now", taken before a full scan so changes made during the scan are not missed. */
+    async beginScan(connectionId: string, side: Side): Promise<{ feedCursor: string }> {
+      return withFailureKinds(async () => {
+        const { access } = await open(connectionId, side);
+        return { feedCursor: await access.connector.currentCursor() };
+      });
+    },
+
+    async scanPage(connectionId: string, side: Side, cursor: string | null, scanId: string): Promise<ScanPageResult> {
+      return withFailureKinds(async () => {
+        const { access, catalog } = await open(connectionId, side);
+        const page = await access.connector.listPage(cursor, Math.min(pageSize, access.app.capabilities.maxPageSize));
+        await storeRecords(deps.db, connectionId, side, page.records, catalog, scanId);
+        return { nextCursor: page.nextCursor, count: page.records.length, total: page.total ?? null };
+      });
+    },
+
+    /** After a re-scan, what the scan did not see is gone from the app. */
+    async finishScan(connectionId: string, side: Side, scanId: string): Promise<{ missing: number }> {
+      const gone = await deps.db
+        .update(records)
+        .set({ deleted: true, dirty: true, updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(records.connectionId, connectionId),
+            eq(records.side, side),
+            eq(records.deleted, false),
+            or(isNull(records.scanId), ne(records.scanId, scanId)),
+          ),
+        )
+        .returning({ id: records.extId });
+      return { missing: gone.length };
+    },
+
+    async fetchChanges(connectionId: string, side: Side, cursor: string): Promise<ChangesResult> {
+      return withFailureKinds(async () => {
+        const { access, catalog } = await open(connectionId, side);
+        try {
+          const set = await access.connector.changesSince(cursor, Math.min(pageSize, access.app.capabilities.maxPageSize));
+          const upserts: AppRecord[] = [];
+          const deletions: string[] = [];
+          for (const change of set.changes) {
+            if (change.deleted) deletions.push(change.id);
+            else upserts.push(change.record);
+          }
+          await storeRecords(deps.db, connectionId, side, upserts, catalog, null);
+          await markDeleted(deps.db, connectionId, side, deletions);
+          return { nextCursor: set.nextCursor, count: set.changes.length, hasMore: set.hasMore, expired: false };
+        } catch (err) {
+          if (err instanceof FeedExpiredError) return { nextCursor: cursor, count: 0, hasMore: false, expired: true };
+          throw err;
+        }
+      });
+    },
+  };
+}

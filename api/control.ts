@@ -1,0 +1,25 @@
+import type { ConnectionStatus } from '../workflows/messages';
+
+/**
+ * What the API needs from the connection workflows. The real ConnectionControl (workflows/client.ts)
+ * satisfies it structurally; tests pass a recording fake.
+ */
+export interface ConnectionControlPort {
+  start(connectionId: string): Promise<void>;
+  pause(connectionId: string): Promise<ConnectionStatus>;
+  resume(connectionId: string): Promise<ConnectionStatus>;
+  syncNow(connectionId: string): Promise<void>;
+  settingsChanged(connectionId: string): Promise<void>;
+  /** null when no workflow runs for the connection */
+  status(connectionId: string): Promise<ConnectionStatus | null>;
+  stop(connectionId: string): Promise<void>;
+}
+
+/** Temporal client errors are told apart by name (the SDK sets it), so a fake control can raise them too. */
+export function isWorkflowNotFound(err: unknown): boolean {
+  return err instanceof Error && err.name === 'WorkflowNotFoundError';
+}
+
+export function isUpdateRejected(err: unknown): boolean {
+  return err instanceof Error && err.name === 'WorkflowUpdateFailedError';
+}

@@ -1,0 +1,105 @@
+import { AuthError, TransientError } from '../errors';
+
+// HTTP to one Sandbox instance. Whole-request failures become typed errors here (401 auth, 429 and 5xx and
+// network failures transient); every other status goes back to the caller, which knows whether a 404 or 422
+// is an answer or a per-contact failure.
+//
+// No internal retry, not even for a short Retry-After: the engine's activity retry already backs off and
+// honours retryAfterMs, and a second retry layer here would multiply attempts and hide throttling from it.
+//
+// Messages name the method and path only: the token travels in a header and the base URL could carry user
+// info, so neither ever reaches an error message or a log.
+
+export interface AppErrorBody {
+  error?: { code?: string; message?: string; field?: string };
+}
+
+export interface Reply<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export const appMessage = (body: unknown, fallback: string): string =>
+  (body as AppErrorBody | null)?.error?.message ?? fallback;
+
+export const appCode = (body: unknown): string | undefined => (body as AppErrorBody | null)?.error?.code;
+
+export class SandboxClient {
+  private readonly root: string;
+
+  constructor(
+    baseUrl: string,
+    instance: string,
+    private readonly token: string,
+    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {
+    this.root = `${baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(instance)}/v1`;
+  }
+
+  async call<T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    options: { query?: Record<string, string | number | undefined | null>; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Reply<T>> {
+    const url = new URL(this.root + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    }
+    const what = `Sandbox ${method} ${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: 'application/json',
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
+      throw new TransientError(`${what} failed: ${reason}`);
+    }
+
+    const text = await response.text().catch(() => '');
+    let body: unknown = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
+      }
+    }
+    const { status } = response;
+    if (status === 401) {
+      throw new AuthError(`${what}: the Sandbox rejected the API token (${appMessage(body, 'unauthorized')})`, status, appCode(body));
+    }
+    if (status === 429) {
+      throw new TransientError(
+        `${what}: rate limited (${appMessage(body, 'too many requests')})`,
+        status,
+        parseRetryAfter(response.headers.get('retry-after')),
+        appCode(body) ?? 'rate_limited',
+      );
+    }
+    if (status >= 500 || status === 408) {
+      throw new TransientError(`${what}: ${status} ${appMessage(body, response.statusText)}`, status, parseRetryAfter(response.headers.get('retry-after')), appCode(body));
+    }
+    return { status, body: body as T, headers: response.headers };
+  }
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import type { Account, AppDefinition } from '../types';
+import { SandboxClient } from './client';
+import { SandboxConnector, sandboxCapabilities } from './connector';
+import { sandboxFields } from './mapping';
+
+// The Sandbox app: the local server in sandbox/, reached over HTTP like any other app.
+// Scope is the server's base URL plus the instance name (one server hosts several instances, e.g. the demo's
+// "alpha" and "beta"), so two accounts of one server differ only in `instance`.
+
+export const sandboxCredentialsSchema = z.object({
+  apiToken: z.string().min(1, 'apiToken is required'),
+});
+
+export const sandboxScopeSchema = z.object({
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL, e.g. http://127.0.0.1:4010' })
+    .refine((u) => !new URL(u).username && !new URL(u).password, 'baseUrl must not contain a user name or password'),
+  instance: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'instance is a name of letters, digits, "-" and "_"'),
+});
+
+export const sandboxApp: AppDefinition = {
+  id: 'sandbox',
+  name: 'Sandbox',
+  capabilities: sandboxCapabilities,
+  credentials: sandboxCredentialsSchema,
+  scope: sandboxScopeSchema,
+  fields: sandboxFields,
+  connect(account: Account) {
+    const credentials = sandboxCredentialsSchema.safeParse(account.credentials);
+    // Only the issue's message: zod's default text could quote the rejected (secret) value.
+    if (!credentials.success) throw new ConfigError(`Sandbox credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
+    const scope = sandboxScopeSchema.safeParse(account.scope);
+    if (!scope.success) {
+      throw new ConfigError(`Sandbox scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const timeout = account.options?.requestTimeoutMs;
+    const client = new SandboxClient(
+      scope.data.baseUrl,
+      scope.data.instance,
+      credentials.data.apiToken,
+      typeof timeout === 'number' && timeout > 0 ? timeout : undefined,
+    );
+    return new SandboxConnector(client, scope.data.instance);
+  },
+};

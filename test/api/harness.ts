@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type express from 'express';
+import { createApp, type ApiDeps } from '../../api/app';
+import type { ConnectionControlPort } from '../../api/control';
+import { createLogger } from '../../api/logging';
+import type { ConnectionStatus, Phase } from '../../workflows/messages';
+
+export interface ControlCall {
+  method: keyof ConnectionControlPort;
+  id: string;
+}
+
+export function statusFor(connectionId: string, phase: Phase): ConnectionStatus {
+  return {
+    connectionId,
+    phase,
+    paused: phase === 'paused',
+    syncing: false,
+    cycles: 3,
+    lastCycleAt: '2024-01-01T00:00:00.000Z',
+    nextCycleAt: null,
+    lastError: null,
+    counts: {
+      scanned: { a: 1, b: 2 },
+      total: { a: 1, b: null },
+      matched: 1,
+      created: { a: 0, b: 1 },
+      updated: { a: 0, b: 0 },
+      deleted: { a: 0, b: 0 },
+      failed: 0,
+      conflicts: 0,
+    },
+  };
+}
+
+/** Records every call; `fail` makes the named method throw the given error once. */
+export class RecordingControl implements ConnectionControlPort {
+  calls: ControlCall[] = [];
+  failures = new Map<keyof ConnectionControlPort, Error>();
+  phases = new Map<string, Phase>();
+
+  private record(method: keyof ConnectionControlPort, id: string) {
+    this.calls.push({ method, id });
+    const failure = this.failures.get(method);
+    if (failure) {
+      this.failures.delete(method);
+      throw failure;
+    }
+  }
+  fail(method: keyof ConnectionControlPort, err: Error) {
+    this.failures.set(method, err);
+  }
+  callsTo(method: keyof ConnectionControlPort) {
+    return this.calls.filter((c) => c.method === method).map((c) => c.id);
+  }
+
+  async start(id: string) {
+    this.record('start', id);
+    this.phases.set(id, 'initial-scan');
+  }
+  async pause(id: string) {
+    this.record('pause', id);
+    this.phases.set(id, 'paused');
+    return statusFor(id, 'paused');
+  }
+  async resume(id: string) {
+    this.record('resume', id);
+    this.phases.set(id, 'running');
+    return statusFor(id, 'running');
+  }
+  async syncNow(id: string) {
+    this.record('syncNow', id);
+  }
+  async settingsChanged(id: string) {
+    this.record('settingsChanged', id);
+  }
+  async status(id: string) {
+    this.record('status', id);
+    const phase = this.phases.get(id);
+    return phase ? statusFor(id, phase) : null;
+  }
+  async stop(id: string) {
+    this.record('stop', id);
+    this.phases.delete(id);
+  }
+}
+
+export function namedError(name: string, message = name): Error {
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
+
+/** A pino logger whose lines are kept, to check what reaches the logs. */
+export function capturingLogger() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug' }, stream), lines };
+}
+
+export interface TestServer {
+  url: string;
+  app: express.Application;
+  close(): Promise<void>;
+  request(method: string, path: string, opts?: { key?: string; body?: unknown; raw?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+export async function serve(deps: Omit<ApiDeps, 'masterKey'> & { masterKey?: Buffer }): Promise<TestServer> {
+  const app = createApp({ masterKey: randomBytes(32), ...deps });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    app,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = {};
+      if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+      let body: string | undefined;
+      if (opts.raw !== undefined) body = opts.raw;
+      else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(url + path, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // not JSON: the test sees the text
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+  };
+}

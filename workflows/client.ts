@@ -1,0 +1,79 @@
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import {
+  pauseUpdate,
+  resumeUpdate,
+  settingsChangedSignal,
+  statusQuery,
+  stopUpdate,
+  syncNowSignal,
+  type ConnectionStatus,
+} from './messages';
+import { connectionIdKey } from './search-attributes';
+
+// How the API and scripts drive connection workflows. The workflow id is derived from the connection id,
+// so every caller finds the same execution.
+
+export const TASK_QUEUE = process.env.RAPPORT_TASK_QUEUE ?? 'rapport';
+export const connectionWorkflowId = (connectionId: string) => `connection:${connectionId}`;
+
+export class ConnectionControl {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string = TASK_QUEUE,
+  ) {}
+
+  private handle(connectionId: string): WorkflowHandle {
+    return this.client.workflow.getHandle(connectionWorkflowId(connectionId));
+  }
+
+  /** Starts the connection's workflow; a running one is left as it is. */
+  async start(connectionId: string): Promise<void> {
+    await this.client.workflow.start('connectionWorkflow', {
+      taskQueue: this.taskQueue,
+      workflowId: connectionWorkflowId(connectionId),
+      args: [{ connectionId }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: new TypedSearchAttributes([{ key: connectionIdKey, value: connectionId }]),
+      staticSummary: `Contact sync for connection ${connectionId}`,
+    });
+  }
+
+  pause(connectionId: string): Promise<ConnectionStatus> {
+    return this.handle(connectionId).executeUpdate(pauseUpdate);
+  }
+
+  resume(connectionId: string): Promise<ConnectionStatus> {
+    return this.handle(connectionId).executeUpdate(resumeUpdate);
+  }
+
+  async syncNow(connectionId: string): Promise<void> {
+    await this.handle(connectionId).signal(syncNowSignal);
+  }
+
+  async settingsChanged(connectionId: string): Promise<void> {
+    await this.handle(connectionId).signal(settingsChangedSignal);
+  }
+
+  /** Live status, or null when no workflow runs for the connection. */
+  async status(connectionId: string): Promise<ConnectionStatus | null> {
+    try {
+      return await this.handle(connectionId).query(statusQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
+  }
+
+  /** Asks the workflow to finish its step and end; terminates it if it does not answer. */
+  async stop(connectionId: string): Promise<void> {
+    const handle = this.handle(connectionId);
+    try {
+      await handle.executeUpdate(stopUpdate);
+      await handle.result().catch(() => undefined);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return;
+      await handle.terminate('connection deleted').catch(() => undefined);
+    }
+  }
+}

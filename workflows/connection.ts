@@ -1,0 +1,338 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PlanResult } from '../activities/plan';
+import {
+  pauseUpdate,
+  resumeUpdate,
+  settingsChangedSignal,
+  statusQuery,
+  stopUpdate,
+  syncNowSignal,
+  type ConnectionCounts,
+  type ConnectionStatus,
+  type Phase,
+} from './messages';
+import { syncPhaseKey } from './search-attributes';
+
+type Side = 'a' | 'b';
+const SIDES: Side[] = ['a', 'b'];
+
+/** Where a full scan of one side stands; carried across continue-as-new. */
+interface ScanProgress {
+  scanId: string;
+  cursor: string | null;
+  done: boolean;
+  /** the change feed position taken before the scan started */
+  feedCursor: string | null;
+}
+
+/** Everything the connection remembers between runs: cursors and counts, never contacts. */
+export interface ConnectionState {
+  version: 1;
+  phase: Exclude<Phase, 'paused'>;
+  paused: boolean;
+  pollIntervalSeconds: number;
+  scan: Record<Side, ScanProgress | null>;
+  feed: Record<Side, string | null>;
+  syncRequested: boolean;
+  cycles: number;
+  lastCycleAt: string | null;
+  lastError: string | null;
+  counts: ConnectionCounts;
+}
+
+export interface ConnectionInput {
+  connectionId: string;
+  state?: ConnectionState;
+}
+
+// Scans and writes are long, so they heartbeat: a worker that dies mid-batch is noticed in seconds and
+// another worker takes over where the database says the batch stands.
+const io = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+const emptyCounts = (): ConnectionCounts => ({
+  scanned: { a: 0, b: 0 },
+  total: { a: null, b: null },
+  matched: 0,
+  created: { a: 0, b: 0 },
+  updated: { a: 0, b: 0 },
+  deleted: { a: 0, b: 0 },
+  failed: 0,
+  conflicts: 0,
+});
+
+const newScan = (): ScanProgress => ({ scanId: uuid4(), cursor: null, done: false, feedCursor: null });
+
+function initialState(): ConnectionState {
+  return {
+    version: 1,
+    phase: 'initial-scan',
+    paused: false,
+    pollIntervalSeconds: 30,
+    scan: { a: newScan(), b: newScan() },
+    feed: { a: null, b: null },
+    syncRequested: false,
+    cycles: 0,
+    lastCycleAt: null,
+    lastError: null,
+    counts: emptyCounts(),
+  };
+}
+
+/**
+ * The life of one connection: a full scan of both sides that matches and merges, then incremental cycles
+ * every poll interval or on "sync now", for as long as the connection exists.
+ */
+export async function connectionWorkflow(input: ConnectionInput): Promise<void> {
+  const { connectionId } = input;
+  const state: ConnectionState = input.state ?? initialState();
+  let busy = false;
+  let stopRequested = false;
+  let settingsDirty = input.state === undefined;
+  let nextCycleAt: string | null = null;
+
+  const status = (): ConnectionStatus => ({
+    connectionId,
+    phase: state.paused ? 'paused' : state.phase,
+    paused: state.paused,
+    syncing: busy,
+    cycles: state.cycles,
+    lastCycleAt: state.lastCycleAt,
+    nextCycleAt: state.paused ? null : nextCycleAt,
+    lastError: state.lastError,
+    counts: state.counts,
+  });
+
+  // Pause returns only once the step in progress has finished, so its caller knows no write follows.
+  setHandler(
+    pauseUpdate,
+    async () => {
+      state.paused = true;
+      await condition(() => !busy);
+      await mirrorPhase();
+      return status();
+    },
+    { description: 'Stop writing to both apps until resumed.' },
+  );
+  setHandler(
+    resumeUpdate,
+    async () => {
+      state.paused = false;
+      await mirrorPhase();
+      return status();
+    },
+    { description: 'Continue syncing after a pause.' },
+  );
+  setHandler(
+    stopUpdate,
+    async () => {
+      stopRequested = true;
+      await condition(() => !busy);
+      return status();
+    },
+    { description: 'End the connection workflow; its records are kept.' },
+  );
+  setHandler(syncNowSignal, () => void (state.syncRequested = true), {
+    description: 'Run an incremental cycle at once.',
+  });
+  setHandler(settingsChangedSignal, () => void (settingsDirty = true), {
+    description: 'Re-read the connection settings (and credentials) from the database.',
+  });
+  setHandler(statusQuery, status, { description: 'Phase, counts, last and next cycle.' });
+
+  async function mirrorPhase(): Promise<void> {
+    const phase = state.paused ? 'paused' : state.phase;
+    upsertSearchAttributes([{ key: syncPhaseKey, value: phase }]);
+    await quick.setConnectionState(connectionId, phase);
+  }
+
+  /** Runs one step of I/O, unless a pause or stop came first. */
+  async function step<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    await condition(() => !state.paused || stopRequested);
+    if (stopRequested) return undefined;
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function reloadSettings(): Promise<boolean> {
+    settingsDirty = false;
+    const facts = await quick.loadConnection(connectionId);
+    if (!facts.exists || facts.deleted) return false;
+    state.pollIntervalSeconds = facts.pollIntervalSeconds;
+    if (state.phase === 'needs-reauth') {
+      state.phase = state.scan.a || state.scan.b ? 'initial-scan' : 'running';
+      state.lastError = null;
+    }
+    return true;
+  }
+
+  async function scanSide(side: Side): Promise<void> {
+    const scan = (state.scan[side] ??= newScan());
+    if (scan.feedCursor === null) {
+      const begun = await step(() => io.beginScan(connectionId, side));
+      if (!begun) return;
+      scan.feedCursor = begun.feedCursor;
+    }
+    while (!scan.done && !stopRequested) {
+      const page = await step(() => io.scanPage(connectionId, side, scan.cursor, scan.scanId));
+      if (!page) return;
+      state.counts.scanned[side] += page.count;
+      if (page.total !== null) state.counts.total[side] = page.total;
+      scan.cursor = page.nextCursor;
+      scan.done = page.nextCursor === null;
+      await continueAsNewIfSuggested();
+    }
+    if (scan.done) {
+      // The first scan sees everything there is; a re-scan after an expired feed also reveals deletions.
+      if (state.phase !== 'initial-scan') await step(() => io.finishScan(connectionId, side, scan.scanId));
+      state.feed[side] = scan.feedCursor;
+      state.scan[side] = null;
+    }
+  }
+
+  async function fetchSide(side: Side): Promise<void> {
+    let more = true;
+    while (more && !stopRequested) {
+      const cursor = state.feed[side];
+      if (cursor === null) {
+        state.scan[side] = newScan();
+        await scanSide(side);
+        return;
+      }
+      const changes = await step(() => io.fetchChanges(connectionId, side, cursor));
+      if (!changes) return;
+      if (changes.expired) {
+        log.warn('change feed expired: re-scanning', { connectionId, side });
+        state.feed[side] = null;
+        continue;
+      }
+      state.feed[side] = changes.nextCursor;
+      more = changes.hasMore;
+    }
+  }
+
+  /** Plans and applies until no changed record is left. */
+  async function reconcile(mode: 'initial' | 'incremental'): Promise<void> {
+    let remaining = true;
+    while (remaining && !stopRequested) {
+      const plan: PlanResult | undefined = await step(() => io.planNextBatch(connectionId, mode));
+      if (!plan) return;
+      state.counts.matched += plan.linked;
+      state.counts.conflicts += plan.conflicts;
+      if (plan.writes > 0) {
+        const applied = await step(() => io.applyBatch(connectionId, plan.batchId));
+        if (!applied) return;
+        for (const side of SIDES) {
+          state.counts.created[side] += applied.created[side];
+          state.counts.updated[side] += applied.updated[side];
+          state.counts.deleted[side] += applied.deleted[side];
+        }
+        state.counts.failed += applied.failed;
+        // A stale version re-read the record, which is dirty again: plan once more.
+        remaining = plan.remaining || applied.replanned > 0;
+      } else {
+        remaining = plan.remaining;
+      }
+      await continueAsNewIfSuggested();
+    }
+  }
+
+  async function initialSync(): Promise<void> {
+    for (const side of SIDES) await scanSide(side);
+    if (stopRequested || state.scan.a || state.scan.b) return;
+    await reconcile('initial');
+    if (stopRequested) return;
+    state.phase = 'running';
+    state.lastCycleAt = new Date().toISOString();
+    await mirrorPhase();
+  }
+
+  async function cycle(): Promise<void> {
+    state.syncRequested = false;
+    for (const side of SIDES) await fetchSide(side);
+    await reconcile('incremental');
+    state.cycles++;
+    state.lastCycleAt = new Date().toISOString();
+  }
+
+  async function continueAsNewIfSuggested(): Promise<void> {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await condition(() => !busy && allHandlersFinished());
+    await continueAsNew<typeof connectionWorkflow>({ connectionId, state });
+  }
+
+  /** Turns an activity's final failure into a phase: auth stops calls until credentials change. */
+  async function guarded(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+      state.lastError = null;
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+      if (type === 'AuthError' || type === 'ConfigError') {
+        state.lastError = cause instanceof Error ? cause.message : String(cause);
+        state.phase = 'needs-reauth';
+        await mirrorPhase();
+        return;
+      }
+      throw err;
+    }
+  }
+
+  if (!(await reloadSettings())) return;
+  await mirrorPhase();
+
+  while (!stopRequested) {
+    if (settingsDirty && !(await reloadSettings())) break;
+    await condition(() => !state.paused || stopRequested || settingsDirty);
+    if (stopRequested || settingsDirty) continue;
+
+    if (state.phase === 'needs-reauth') {
+      await condition(() => settingsDirty || stopRequested);
+      if (!stopRequested) await mirrorPhase();
+      continue;
+    }
+    if (state.phase === 'initial-scan') {
+      await guarded(initialSync);
+    } else {
+      await guarded(cycle);
+      if (state.phase === 'running') {
+        nextCycleAt = new Date(Date.now() + state.pollIntervalSeconds * 1000).toISOString();
+        await condition(
+          () => state.syncRequested || stopRequested || settingsDirty || state.paused,
+          state.pollIntervalSeconds * 1000,
+        );
+        nextCycleAt = null;
+      }
+    }
+    await continueAsNewIfSuggested();
+  }
+  await condition(allHandlersFinished);
+  if (stopRequested) {
+    upsertSearchAttributes([{ key: syncPhaseKey, value: 'stopped' }]);
+  }
+}
