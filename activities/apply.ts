@@ -167,7 +167,7 @@ export function applyActivities(deps: ActivityDeps) {
       if (p.kind === 'create') {
         if (!record) throw new Error(`create of operation ${op.id} returned no record`);
         await storeWritten(connectionId, side, catalogs[side], record, tx);
-        const targetBaseline = pick(record.fields, Object.keys(p.fields));
+        const targetBaseline = pick(record.fields, Object.keys(p.baselineTarget ?? p.fields));
         const ids = side === 'b' ? { aId: p.sourceId, bId: record.id } : { aId: record.id, bId: p.sourceId };
         const baselines =
           side === 'b'

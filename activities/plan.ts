@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import { rowsOf, type Db } from '../db/client';
 import { conflicts, failures, links, operations, records } from '../db/schema';
 import { buildPlanContext } from '../sync/mapping';
 import type { Link, Operation, PlanInput } from '../sync/plan-types';
@@ -33,11 +33,18 @@ const toSnapshot = (r: RecordRow): Snapshot => ({
   deleted: r.deleted,
 });
 
-const toLink = (l: LinkRow): Link => ({ a: l.aId, b: l.bId, baselineA: l.baselineA ?? null, baselineB: l.baselineB ?? null });
+const toLink = (l: LinkRow): Link => ({
+  a: l.aId,
+  b: l.bId,
+  baselineA: l.baselineA ?? null,
+  baselineB: l.baselineB ?? null,
+  state: l.state,
+});
 
 const idsOf = (rows: RecordRow[], side: Side) => rows.filter((r) => r.side === side).map((r) => r.extId);
 
-async function activeLinksTouching(db: Db, connectionId: string, aIds: string[], bIds: string[]): Promise<LinkRow[]> {
+/** Stopped links too: a record whose link stopped must not look unlinked, or it would be matched again. */
+async function linksTouching(db: Db, connectionId: string, aIds: string[], bIds: string[]): Promise<LinkRow[]> {
   if (aIds.length === 0 && bIds.length === 0) return [];
   const touching = [];
   if (aIds.length) touching.push(inArray(links.aId, aIds));
@@ -45,7 +52,7 @@ async function activeLinksTouching(db: Db, connectionId: string, aIds: string[],
   return db
     .select()
     .from(links)
-    .where(and(eq(links.connectionId, connectionId), eq(links.state, 'active'), or(...touching)));
+    .where(and(eq(links.connectionId, connectionId), or(...touching)));
 }
 
 async function recordsByIds(db: Db, connectionId: string, side: Side, ids: string[]): Promise<RecordRow[]> {
@@ -73,28 +80,36 @@ async function candidatesByEmail(db: Db, connectionId: string, side: Side, email
 
 /** Gathers what the planner needs about a batch of dirty records: their links, partners and email candidates. */
 async function gatherInput(db: Db, connectionId: string, batch: RecordRow[]) {
-  const batchLinks = await activeLinksTouching(db, connectionId, idsOf(batch, 'a'), idsOf(batch, 'b'));
+  const batchLinks = await linksTouching(db, connectionId, idsOf(batch, 'a'), idsOf(batch, 'b'));
   const linkedA = new Set(batchLinks.map((l) => l.aId));
   const linkedB = new Set(batchLinks.map((l) => l.bId));
   const unlinked = batch.filter((r) => !r.deleted && !(r.side === 'a' ? linkedA : linkedB).has(r.extId));
-  const emailsFrom = (side: Side) => [...new Set(unlinked.filter((r) => r.side === side).flatMap((r) => r.emails))];
+  const emailsOf = (rows: RecordRow[], side: Side) => [
+    ...new Set(rows.filter((r) => r.side === side).flatMap((r) => r.emails)),
+  ];
 
   const [partnersA, partnersB, candidatesB, candidatesA] = await Promise.all([
     recordsByIds(db, connectionId, 'a', batchLinks.map((l) => l.aId)),
     recordsByIds(db, connectionId, 'b', batchLinks.map((l) => l.bId)),
-    candidatesByEmail(db, connectionId, 'b', emailsFrom('a')),
-    candidatesByEmail(db, connectionId, 'a', emailsFrom('b')),
+    candidatesByEmail(db, connectionId, 'b', emailsOf(unlinked, 'a')),
+    candidatesByEmail(db, connectionId, 'a', emailsOf(unlinked, 'b')),
   ]);
-  const candidateLinks = await activeLinksTouching(
+  // One hop further: records on the changed record's own side that share an email with a candidate. A match
+  // needs each record to be the other's only candidate, so the planner must see same-side rivals.
+  const [rivalsA, rivalsB] = await Promise.all([
+    candidatesByEmail(db, connectionId, 'a', emailsOf(candidatesB, 'b')),
+    candidatesByEmail(db, connectionId, 'b', emailsOf(candidatesA, 'a')),
+  ]);
+  const candidateLinks = await linksTouching(
     db,
     connectionId,
-    candidatesA.map((r) => r.extId),
-    candidatesB.map((r) => r.extId),
+    [...candidatesA, ...rivalsA].map((r) => r.extId),
+    [...candidatesB, ...rivalsB].map((r) => r.extId),
   );
 
   const inBatch = new Set(batch.map((r) => `${r.side}:${r.extId}`));
   const related = new Map<string, RecordRow>();
-  for (const r of [...partnersA, ...partnersB, ...candidatesA, ...candidatesB]) {
+  for (const r of [...partnersA, ...partnersB, ...candidatesA, ...candidatesB, ...rivalsA, ...rivalsB]) {
     const key = `${r.side}:${r.extId}`;
     if (!inBatch.has(key)) related.set(key, r);
   }
@@ -178,15 +193,17 @@ export function planActivities(deps: ActivityDeps) {
                 kind: 'ambiguous',
                 message,
                 contactName: who.name,
-                contactEmail: who.email ?? amb.email,
+                contactEmail: amb.email,
               })
               .onConflictDoUpdate({
                 target: [failures.connectionId, failures.side, failures.extId, failures.step],
                 set: { message, lastAt: sql`now()`, resolvedAt: null, attempts: sql`${failures.attempts} + 1` },
               });
           }
+          // Partners the plan read are settled too: left dirty, they would be planned again from a stale view.
+          const settled = plan.settled ?? batch.map(toSnapshot);
           for (const side of ['a', 'b'] as const) {
-            const ids = idsOf(batch, side);
+            const ids = settled.filter((r) => r.side === side).map((r) => r.id);
             if (ids.length === 0) continue;
             await tx
               .update(records)
@@ -205,6 +222,25 @@ export function planActivities(deps: ActivityDeps) {
           remaining,
         };
       });
+    },
+
+    /**
+     * Contacts left ambiguous are planned again once a cycle when anything sharing their email changed since,
+     * since the engine's own writes or the user's edits may have resolved them.
+     */
+    async recheckAmbiguous(connectionId: string): Promise<{ marked: number }> {
+      const marked = await deps.db.execute(sql`
+        UPDATE records r SET dirty = true
+        FROM failures f
+        WHERE f.connection_id = ${connectionId} AND f.kind = 'ambiguous' AND f.resolved_at IS NULL
+          AND r.connection_id = f.connection_id AND r.side = f.side AND r.ext_id = f.ext_id AND NOT r.dirty
+          AND EXISTS (
+            SELECT 1 FROM records o
+            WHERE o.connection_id = f.connection_id AND o.emails @> ARRAY[f.contact_email]
+              AND o.updated_at > f.last_at
+          )
+        RETURNING r.ext_id`);
+      return { marked: rowsOf(marked).length };
     },
   };
 }

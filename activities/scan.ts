@@ -57,7 +57,7 @@ export async function storeRecords(
         deleted: sql`false`,
         dirty: sql`${records.dirty} OR ${records.deleted} OR ${records.fields} IS DISTINCT FROM excluded.fields`,
         scanId: scanId === null ? sql`${records.scanId}` : sql`excluded.scan_id`,
-        updatedAt: sql`now()`,
+        updatedAt: sql`CASE WHEN ${records.deleted} OR ${records.fields} IS DISTINCT FROM excluded.fields THEN now() ELSE ${records.updatedAt} END`,
       },
     });
 }

@@ -176,7 +176,8 @@ function pending(st: PairState) {
     const base = st.sides[s].base;
     const k = st.p.key[s];
     if (base && k in base) st.sides[s].newBase[k] = base[k];
-    else if (flows(st, s)) st.sides[s].newBase[k] = valueOf(st, s);
+    // An empty value has nothing to say: it must never later count as a change that empties the other side.
+    else if (flows(st, s) || isEmpty(valueOf(st, s))) st.sides[s].newBase[k] = valueOf(st, s);
     else st.sides[s].newBase[k] = translate(st.p, other(s), valueOf(st, other(s))) ?? valueOf(st, s);
   }
 }
@@ -311,15 +312,23 @@ function mergeList(st: PairState, changed: { a: boolean; b: boolean }) {
     if (incoming) {
       const next = applyDelta(current, incoming);
       if (toList(current).join('\u0000') !== next.join('\u0000')) {
-        const v = p.def[s].type === 'multipicklist' ? next : next.join(', ');
-        sides[s].writes[k] = v;
-        sides[s].newBase[k] = v;
+        const asField = (list: string[]) => (p.def[s].type === 'multipicklist' ? list : list.join(', '));
+        sides[s].writes[k] = asField(next);
+        // This side's own change, if it may not flow, stays pending: its baseline moves only by what was written.
+        sides[s].newBase[k] =
+          d[s] && !flows(st, s) ? asField(applyDelta(sides[s].base![k] ?? null, incoming)) : asField(next);
         continue;
       }
     }
-    // This side's own change that could not flow stays pending against its old baseline.
+    // This side's own change that could not flow stays pending against its old baseline, moved only by what
+    // the other side brought (even when the list already held it).
     const base = sides[s].base![k] ?? null;
-    sides[s].newBase[k] = d[s] && !flows(st, s) ? base : current;
+    if (!(d[s] && !flows(st, s))) sides[s].newBase[k] = current;
+    else if (!incoming) sides[s].newBase[k] = base;
+    else {
+      const moved = applyDelta(base, incoming);
+      sides[s].newBase[k] = p.def[s].type === 'multipicklist' ? moved : moved.join(', ');
+    }
   }
 }
 
@@ -579,7 +588,7 @@ export function planBatch(input: PlanInput): PlanOutput {
     else if (a && b) emitMerge(link, a, b, false, { a: [], b: [] });
   }
 
-  planMatches(c, input, unlinked, { snap, linkOf, verdict, emitMerge, ops, ambiguous, snaps });
+  planMatches(c, unlinked, { snap, linkOf, verdict, emitMerge, ops, ambiguous, snaps });
   return { ops, conflicts, ambiguous, settled: [...settled.values()] };
 }
 
@@ -610,7 +619,7 @@ interface MatchEnv {
  * batch holding both sides of a person, or duplicates on one side, never yields two links or a link and a
  * create for the same person.
  */
-function planMatches(c: Compiled, input: PlanInput, unlinked: Snapshot[], env: MatchEnv) {
+function planMatches(c: Compiled, unlinked: Snapshot[], env: MatchEnv) {
   if (unlinked.length === 0) return;
   const settings = c.ctx.settings;
   const emailsCache = new Map<Snapshot, string[]>();
@@ -683,7 +692,6 @@ function planMatches(c: Compiled, input: PlanInput, unlinked: Snapshot[], env: M
     };
     env.emitMerge(link, a, b, true, extra);
   }
-  void input;
 }
 
 function planCreate(c: Compiled, r: Snapshot, env: MatchEnv, claimed: Set<Snapshot>) {

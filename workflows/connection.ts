@@ -191,7 +191,8 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
   }
 
   async function scanSide(side: Side): Promise<void> {
-    const scan = (state.scan[side] ??= newScan());
+    const scan = state.scan[side];
+    if (!scan) return;
     if (scan.feedCursor === null) {
       const begun = await step(() => io.beginScan(connectionId, side));
       if (!begun) return;
@@ -238,6 +239,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
   /** Plans and applies until no changed record is left. */
   async function reconcile(mode: 'initial' | 'incremental'): Promise<void> {
     let remaining = true;
+    let rechecked = false;
     while (remaining && !stopRequested) {
       const plan: PlanResult | undefined = await step(() => io.planNextBatch(connectionId, mode));
       if (!plan) return;
@@ -256,6 +258,11 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
         remaining = plan.remaining || applied.replanned > 0;
       } else {
         remaining = plan.remaining;
+      }
+      if (!remaining && !rechecked) {
+        rechecked = true;
+        const again = await step(() => io.recheckAmbiguous(connectionId));
+        remaining = (again?.marked ?? 0) > 0;
       }
       await continueAsNewIfSuggested();
     }

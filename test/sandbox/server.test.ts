@@ -278,6 +278,20 @@ describe('Sandbox server', () => {
   });
 });
 
+describe('Sandbox rate limit', () => {
+  it('admits maxRequestsPerSecond requests in any sliding second and says when the next one may come', () => {
+    const inst = sandbox.addInstance(`rate${++counter}`, { token: 'x', maxRequestsPerSecond: 2 });
+    expect(inst.admit(10_000)).toBeNull();
+    expect(inst.admit(10_400)).toBeNull();
+    const refused = inst.admit(10_500);
+    expect(refused).toMatchObject({ status: 429, retryAfterSeconds: 1, error: { code: 'rate_limited' } });
+    expect(inst.admit(11_000)).toBeNull(); // the first request left the window
+    expect(inst.admit(11_100)?.status).toBe(429);
+    expect(inst.admit(11_400)).toBeNull();
+    expect(inst.stats()).toMatchObject({ requests: 6, rate_limited: 2 });
+  });
+});
+
 describe('Sandbox seed', () => {
   it('is deterministic, and two seeds over overlapping ranges share exactly the overlap by email', () => {
     expect(person(5, 1)).toEqual(person(5, 1));

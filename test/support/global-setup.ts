@@ -13,6 +13,8 @@ declare module 'vitest' {
   }
 }
 
+const CAN_EVERY_EVENTS = 120;
+
 const postgresUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 async function checkPostgres(): Promise<void> {
@@ -49,7 +51,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     server: {
       executable: { type: 'existing-path', path: cli },
       searchAttributes: [...searchAttributes],
-      extraArgs: devServerDynamicConfig.flatMap((value) => ['--dynamic-config-value', value]),
+      // A low continue-as-new threshold makes every end-to-end test cross run boundaries, carrying state.
+      extraArgs: [...devServerDynamicConfig, `limit.historyCount.suggestContinueAsNew=${CAN_EVERY_EVENTS}`].flatMap(
+        (value) => ['--dynamic-config-value', value],
+      ),
       ui: false,
     },
   });

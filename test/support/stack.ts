@@ -28,6 +28,8 @@ export interface StackOptions {
 
 export interface Stack {
   db: Database;
+  /** the PostgreSQL URL of the stack's own database (null when one was given) */
+  databaseUrl: string | null;
   sandbox: Sandbox;
   api: RunningApi;
   apiKey: string;
@@ -94,6 +96,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   const stack: Stack = {
     db,
+    databaseUrl: ownDb?.url ?? null,
     sandbox,
     api,
     apiKey,

@@ -132,8 +132,9 @@ export class Model {
       stats.ops.push(...out.ops);
       stats.conflicts += out.conflicts.length;
       stats.ambiguous.push(...out.ambiguous);
-      stats.appWrites += this.apply(out.ops);
+      // The candidates' state is taken as the plan saw it, before its own writes (a delete may resolve it).
       for (const amb of out.ambiguous) this.ambiguous.set(`${amb.side}:${amb.id}`, this.candidateState(amb));
+      stats.appWrites += this.apply(out.ops);
       this.reopenAmbiguous();
     }
     throw new Error('the cycle never ran out of dirty records');
