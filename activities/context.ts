@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { getApp } from '../connectors/catalog';
 import type { AppDefinition, Connector } from '../connectors/types';
-import { decryptSecret } from '../db/crypto';
+import { decryptSecret, encryptSecret } from '../db/crypto';
 import type { Db } from '../db/client';
 import { connections } from '../db/schema';
 import { connectionSettingsSchema, type ConnectionSettings } from '../sync/settings';
@@ -43,10 +43,19 @@ export function openSide(deps: ActivityDeps, row: ConnectionRow, side: Side): Si
     string,
     string
   >;
+  const column = side === 'a' ? 'credentialsA' : 'credentialsB';
   const connector = app.connect({
     credentials,
     scope: side === 'a' ? row.scopeA : row.scopeB,
     options: side === 'a' ? row.optionsA : row.optionsB,
+    // Renewed tokens are stored at once: the next activity, perhaps on another worker, must use them.
+    saveCredentials: async (changed) => {
+      Object.assign(credentials, changed);
+      await deps.db
+        .update(connections)
+        .set({ [column]: encryptSecret(credentials, deps.masterKey) })
+        .where(eq(connections.id, row.id));
+    },
   });
   return { app, connector };
 }

@@ -36,6 +36,11 @@ export interface Account {
   scope: Record<string, unknown>;
   /** App-specific options (Google "also add to My Contacts", Pipedrive visible-to, ...). */
   options?: Record<string, unknown>;
+  /**
+   * Stores credentials the connector renewed (a refreshed OAuth2 token set), merged over the current ones;
+   * the engine encrypts them at rest. Absent in contexts that cannot store (then renewals live in memory).
+   */
+  saveCredentials?: (changed: Record<string, string>) => Promise<void>;
 }
 
 export interface Page {

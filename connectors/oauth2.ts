@@ -1,0 +1,112 @@
+import { AuthError, TransientError } from './errors';
+
+// OAuth2 for the apps that use it (Google, Microsoft Graph, Pipedrive, HubSpot): an access token that
+// expires, renewed with the refresh token (RFC 6749 §6). A refresh the server refuses (invalid_grant: revoked
+// or expired) is an AuthError, which puts the connection into "needs re-authorization".
+
+export interface OAuthTokens {
+  accessToken?: string;
+  refreshToken?: string;
+  /** ISO time the access token expires */
+  expiresAt?: string;
+}
+
+export interface OAuthClient {
+  clientId: string;
+  clientSecret: string;
+  tokenUrl: string;
+}
+
+/** Keeps a refreshed token set: the engine re-encrypts and stores it with the connection. */
+export type SaveTokens = (tokens: Required<Pick<OAuthTokens, 'accessToken'>> & OAuthTokens) => Promise<void>;
+
+const EXPIRY_MARGIN_MS = 60_000;
+
+export class OAuth2Session {
+  private tokens: OAuthTokens;
+  private refreshing: Promise<string> | null = null;
+
+  constructor(
+    private readonly client: OAuthClient | null,
+    tokens: OAuthTokens,
+    private readonly save?: SaveTokens,
+  ) {
+    this.tokens = { ...tokens };
+  }
+
+  /** A usable access token, refreshed first when it is missing or about to expire. */
+  async accessToken(): Promise<string> {
+    const { accessToken, expiresAt } = this.tokens;
+    const fresh = accessToken && (!expiresAt || Date.parse(expiresAt) - EXPIRY_MARGIN_MS > Date.now());
+    if (fresh) return accessToken;
+    return this.refresh();
+  }
+
+  /** Renews the access token; concurrent callers share one refresh. */
+  refresh(): Promise<string> {
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /**
+   * fetch with the bearer token; a 401 triggers one refresh and one retry, and a second 401 is an AuthError.
+   * Callers map every other status themselves.
+   */
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const send = async (token: string) =>
+      fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+    let res = await send(await this.accessToken());
+    if (res.status !== 401 || !this.canRefresh()) {
+      if (res.status === 401) throw new AuthError('the app rejected the access token', 401);
+      return res;
+    }
+    res = await send(await this.refresh());
+    if (res.status === 401) throw new AuthError('the app rejected the access token after a refresh', 401);
+    return res;
+  }
+
+  private canRefresh(): boolean {
+    return Boolean(this.client && this.tokens.refreshToken);
+  }
+
+  private async doRefresh(): Promise<string> {
+    if (!this.client || !this.tokens.refreshToken) {
+      throw new AuthError('the access token expired and there is no refresh token: authorize the app again');
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.client.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: this.tokens.refreshToken,
+          client_id: this.client.clientId,
+          client_secret: this.client.clientSecret,
+        }),
+      });
+    } catch (err) {
+      throw new TransientError(`token endpoint unreachable: ${(err as Error).message}`);
+    }
+    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (res.status >= 500 || res.status === 429) {
+      throw new TransientError(`token endpoint answered ${res.status}`, res.status);
+    }
+    if (!res.ok || typeof body.access_token !== 'string') {
+      // invalid_grant, invalid_client, unauthorized_client: only a person can fix these.
+      const code = typeof body.error === 'string' ? body.error : `http_${res.status}`;
+      const description = typeof body.error_description === 'string' ? `: ${body.error_description}` : '';
+      throw new AuthError(`the app refused to renew the access token (${code}${description})`, res.status, code);
+    }
+    const expiresIn = Number(body.expires_in ?? 3600);
+    this.tokens = {
+      accessToken: body.access_token,
+      refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : this.tokens.refreshToken,
+      expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString(),
+    };
+    await this.save?.({ ...this.tokens, accessToken: body.access_token });
+    return body.access_token;
+  }
+}
