@@ -12,7 +12,6 @@ import {
   type InstanceConfig,
   type InstanceStats,
   type Outcome,
-  type WritableProperty,
 } from './types';
 import { checkRequired, validateInput } from './validate';
 
