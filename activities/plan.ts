@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/client';
 import { conflicts, failures, links, operations, records } from '../db/schema';
+import { resolveFailures, setBaselines, setLinkStates, upsertLinks } from '../db/queries/sync';
 import { buildPlanContext } from '../sync/mapping';
 import type { Link, Operation, PlanInput } from '../sync/plan-types';
 import { planBatch } from '../sync/planner';
@@ -153,7 +154,7 @@ export function planActivities(deps: ActivityDeps) {
         const snapshots = new Map([...batch.map(toSnapshot), ...related].map((s) => [`${s.side}:${s.id}`, s]));
 
         await db.transaction(async (tx) => {
-          for (const op of plan.ops) await recordLinkChange(tx as unknown as Db, connectionId, op);
+          await recordLinkChanges(tx as unknown as Db, connectionId, plan.ops);
           if (writes.length) {
             await tx.insert(operations).values(
               writes.map((op) => ({
@@ -245,41 +246,27 @@ export function planActivities(deps: ActivityDeps) {
   };
 }
 
-/** Operations that change only the engine's memory are recorded at planning time. */
-async function recordLinkChange(db: Db, connectionId: string, op: Operation): Promise<void> {
-  switch (op.kind) {
-    case 'link':
-      await db
-        .insert(links)
-        .values({ connectionId, aId: op.a, bId: op.b, baselineA: op.baselineA, baselineB: op.baselineB })
-        .onConflictDoUpdate({
-          target: [links.connectionId, links.aId],
-          set: { bId: op.b, baselineA: op.baselineA, baselineB: op.baselineB, state: 'active', updatedAt: sql`now()` },
-        });
-      await db
-        .update(failures)
-        .set({ resolvedAt: sql`now()` })
-        .where(
-          and(
-            eq(failures.connectionId, connectionId),
-            eq(failures.step, 'match'),
-            or(and(eq(failures.side, 'a'), eq(failures.extId, op.a)), and(eq(failures.side, 'b'), eq(failures.extId, op.b))),
-          ),
-        );
-      return;
-    case 'baseline':
-      await db
-        .update(links)
-        .set({ baselineA: op.baselineA, baselineB: op.baselineB, updatedAt: sql`now()` })
-        .where(and(eq(links.connectionId, connectionId), eq(links.aId, op.a), eq(links.bId, op.b)));
-      return;
-    case 'unlink':
-      await db
-        .update(links)
-        .set({ state: op.reason, updatedAt: sql`now()` })
-        .where(and(eq(links.connectionId, connectionId), eq(links.aId, op.a), eq(links.bId, op.b)));
-      return;
-    default:
-      return;
-  }
+/** Operations that change only the engine's memory are recorded at planning time, set-based. */
+async function recordLinkChanges(db: Db, connectionId: string, ops: Operation[]): Promise<void> {
+  const made = ops.filter((op): op is Extract<Operation, { kind: 'link' }> => op.kind === 'link');
+  await upsertLinks(db, connectionId, made);
+  await resolveFailures(
+    db,
+    connectionId,
+    made.flatMap((l) => [
+      { side: 'a' as const, extId: l.a },
+      { side: 'b' as const, extId: l.b },
+    ]),
+    'match',
+  );
+  await setBaselines(
+    db,
+    connectionId,
+    ops.flatMap((op) => (op.kind === 'baseline' ? [{ a: op.a, b: op.b, baselineA: op.baselineA, baselineB: op.baselineB }] : [])),
+  );
+  await setLinkStates(
+    db,
+    connectionId,
+    ops.flatMap((op) => (op.kind === 'unlink' ? [{ a: op.a, b: op.b, state: op.reason }] : [])),
+  );
 }

@@ -4,11 +4,13 @@ import type { Logger } from 'pino';
 import { apps as catalog } from '../connectors/catalog';
 import type { AppDefinition } from '../connectors/types';
 import type { Db } from '../db/client';
+import { activityRoutes } from './activity';
 import { appInfo } from './apps';
 import { bearerAuth } from './auth';
 import { connectionRoutes } from './connections';
 import type { ConnectionControlPort } from './control';
 import { ApiError, errorSummary } from './errors';
+import { healthRoutes } from './health';
 import { createLogger, redactOptions, requestLogger } from './logging';
 import { buildOpenApiDocument } from './openapi';
 
@@ -96,6 +98,8 @@ export function createApp(deps: ApiDeps): express.Application {
       controlTimeoutMs: deps.controlTimeoutMs ?? 30_000,
     }),
   );
+  authed.use(healthRoutes({ db: deps.db }));
+  authed.use(activityRoutes({ db: deps.db }));
   app.use(authed);
 
   app.use((req: Request, _res: Response, next: NextFunction) => {

@@ -1,6 +1,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
 import type { AppDefinition } from '../connectors/types';
+import { activityPaths } from './activity';
+import { healthPaths } from './health';
 import {
   acceptedSchema,
   appListSchema,
@@ -170,6 +172,7 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     request: { params: idParamsSchema },
     responses: { 202: json(acceptedSchema, 'The workflow was signalled'), ...authErrors, ...notFound, ...workflowErrors },
   });
+  for (const config of [...healthPaths, ...activityPaths]) route(config);
   appComponents(registry, apps);
 
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({

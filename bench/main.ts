@@ -8,6 +8,7 @@
 //
 // Env: BENCH_N, BENCH_CHANGES, BENCH_QUICK, BENCH_DATABASE_URL (a PostgreSQL server URL; a fresh database is
 // created on it and dropped after), BENCH_DATABASE=pglite, TEMPORAL_ADDRESS (else an embedded dev server).
+import { activityProfile } from './profile';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -327,7 +328,11 @@ async function syncCases(): Promise<void> {
     record('(a) outcome', check.detail);
     const c = atRunning.counts;
     record('(a) counts', `matched ${fmt(c.matched)}, created ${fmt(c.created.a)}|${fmt(c.created.b)}, updated ${fmt(c.updated.a)}|${fmt(c.updated.b)}, failed ${c.failed}`);
-    figures.initial = { contactsPerSide: N, ms: Math.round(initialMs), contactsPerSecond: Math.round(total / (initialMs / 1000)), total, check, counts: c };
+    const steps = await activityProfile(app.client, `connection:${id}`);
+    for (const st of steps) {
+      record(`(a) step ${st.activity}`, `${fmt(st.count)} × ${fmt(st.meanMs)} ms = ${seconds(st.totalMs)}`);
+    }
+    figures.initial = { steps, contactsPerSide: N, ms: Math.round(initialMs), contactsPerSecond: Math.round(total / (initialMs / 1000)), total, check, counts: c };
 
     // The first cycle reads back the engine's own writes from both change feeds; latency is measured after it.
     const tEcho = performance.now();

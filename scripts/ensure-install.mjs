@@ -114,6 +114,27 @@ const systemPackages = [
     present: async () => onPath('pg_ctlcluster') || onPath('postgres') || (await portAnswers(5432)),
     afterInstall: trustLocalTcp,
   },
+  {
+    // The CardDAV connector's tests run against a real server rather than a fake.
+    name: 'Radicale',
+    for: ['test', 'bench'],
+    apt: ['radicale'],
+    present: async () => onPath('radicale'),
+  },
+  {
+    // Only the CardDAV benchmark's peer; a `prebench` hook (or running this script by hand) installs it.
+    name: 'vdirsyncer',
+    for: ['bench'],
+    apt: ['vdirsyncer'],
+    present: async () => onPath('vdirsyncer'),
+  },
+  {
+    // The Temporal UI test drives Debian's chromium through playwright-core, which downloads no browser.
+    name: 'Chromium',
+    for: ['test'],
+    apt: ['chromium', 'chromium-driver'],
+    present: async () => existsSync('/usr/bin/chromium') && onPath('chromedriver'),
+  },
 ];
 
 async function ensureSystemPackages() {

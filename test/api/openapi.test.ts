@@ -45,7 +45,8 @@ describe('GET /openapi.json', () => {
       for (const [method, op] of Object.entries<any>(item)) {
         expect(Object.keys(op.responses).length, `${method} ${path}`).toBeGreaterThan(0);
         for (const param of op.parameters ?? []) {
-          expect(param.in).toBe('path');
+          expect(['path', 'query']).toContain(param.in);
+          if (param.in !== 'path') continue;
           expect(path).toContain(`{${param.name}}`);
           expect(param.required).toBe(true);
         }
@@ -71,6 +72,9 @@ describe('GET /openapi.json', () => {
         'POST /connections/{id}/pause',
         'POST /connections/{id}/resume',
         'POST /connections/{id}/sync',
+        'GET /connections/{id}/health',
+        'GET /connections/{id}/activity',
+        'GET /connections/{id}/conflicts',
       ].sort(),
     );
   });

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import type { Account, AppDefinition } from '../types';
+import { CardDavClient } from './client';
+import { CardDavConnector, carddavCapabilities } from './connector';
+import { carddavFields } from './vcard';
+
+// Any CardDAV server (iCloud, Fastmail, Nextcloud, Radicale...) with Basic auth: iCloud and Fastmail want an
+// app-specific password. Scope is the server's URL plus, optionally, which address book (an href or URL, or its
+// display name); without one, the first address book the server lists.
+
+export const carddavCredentialsSchema = z.object({
+  username: z.string().min(1, 'username is required'),
+  password: z.string().min(1, 'password is required (iCloud and Fastmail: an app-specific password)'),
+});
+
+export const carddavScopeSchema = z.object({
+  serverUrl: z
+    .url({ protocol: /^https?$/, error: 'serverUrl must be an http(s) URL, e.g. https://contacts.icloud.com' })
+    .refine((u) => !new URL(u).username && !new URL(u).password, 'serverUrl must not contain a user name or password'),
+  addressBook: z.string().trim().min(1).optional(),
+});
+
+export const carddavApp: AppDefinition = {
+  id: 'carddav',
+  name: 'CardDAV (iCloud, Fastmail, Nextcloud, Radicale…)',
+  capabilities: carddavCapabilities,
+  credentials: carddavCredentialsSchema,
+  scope: carddavScopeSchema,
+  fields: carddavFields,
+  connect(account: Account) {
+    const credentials = carddavCredentialsSchema.safeParse(account.credentials);
+    // Only the issue's message: zod's default text could quote the rejected (secret) value.
+    if (!credentials.success) throw new ConfigError(`CardDAV credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
+    const scope = carddavScopeSchema.safeParse(account.scope);
+    if (!scope.success) {
+      throw new ConfigError(`CardDAV scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const timeout = account.options?.requestTimeoutMs;
+    const client = new CardDavClient(credentials.data.username, credentials.data.password, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    const { serverUrl, addressBook } = scope.data;
+    return new CardDavConnector(client, {
+      serverUrl,
+      addressBook,
+      cacheKey: JSON.stringify([serverUrl, credentials.data.username, addressBook ?? null]),
+      createVersion: account.options?.vcardVersion === '4.0' ? '4.0' : '3.0',
+    });
+  },
+};
+
+export { CardDavConnector, carddavCapabilities } from './connector';
+export { carddavFields } from './vcard';

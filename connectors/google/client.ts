@@ -1,0 +1,106 @@
+import { parseRetryAfter } from '../sandbox/client';
+import { AuthError, ConnectorError, TransientError } from '../errors';
+import type { OAuth2Session } from '../oauth2';
+
+// HTTP to the People API through an OAuth2 session (which refreshes the access token on expiry and on a 401,
+// and turns a refused refresh into AuthError). Whole-request failures become typed errors here: 429, 5xx and
+// network failures are transient, a token without the contacts scope is an auth failure. Every other status
+// goes back to the caller, which knows whether a 400 is a stale etag, an expired sync token or a bad value.
+//
+// No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/sandbox).
+// Messages name the method and path only, never the token or the full URL.
+
+export interface GoogleErrorBody {
+  error?: {
+    code?: number;
+    message?: string;
+    status?: string;
+    details?: { '@type'?: string; reason?: string; fieldViolations?: { field?: string; description?: string }[] }[];
+  };
+}
+
+export interface Reply<T> {
+  status: number;
+  body: T;
+}
+
+type Query = Record<string, string | number | boolean | string[] | undefined | null>;
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export const googleStatus = (body: unknown): string | undefined => (body as GoogleErrorBody | null)?.error?.status;
+
+export const googleReason = (body: unknown): string | undefined =>
+  (body as GoogleErrorBody | null)?.error?.details?.find((d) => typeof d.reason === 'string')?.reason;
+
+/** Google's message, with the field violations it lists (a generic "invalid argument" says little alone). */
+export function googleMessage(body: unknown, fallback: string): string {
+  const error = (body as GoogleErrorBody | null)?.error;
+  const message = error?.message ?? fallback;
+  const violations = (error?.details ?? [])
+    .flatMap((d) => d.fieldViolations ?? [])
+    .map((v) => [v.field, v.description].filter(Boolean).join(': '))
+    .filter((v) => v && !message.includes(v));
+  return violations.length ? `${message} (${violations.join('; ')})` : message;
+}
+
+/** The field a validation error names, as the People API spells it (e.g. person.birthdays[0].date). */
+export const googleField = (body: unknown): string | undefined =>
+  (body as GoogleErrorBody | null)?.error?.details?.flatMap((d) => d.fieldViolations ?? []).find((v) => v.field)?.field;
+
+export class GoogleClient {
+  private readonly root: string;
+
+  constructor(
+    private readonly session: OAuth2Session,
+    baseUrl: string,
+    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {
+    this.root = `${baseUrl.replace(/\/+$/, '')}/v1`;
+  }
+
+  async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, options: { query?: Query; body?: unknown } = {}): Promise<Reply<T>> {
+    const url = new URL(this.root + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value === undefined || value === null) continue;
+      for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(v));
+    }
+    const what = `Google ${method} ${path}`;
+    let response: Response;
+    try {
+      response = await this.session.fetch(url.toString(), {
+        method,
+        headers: { accept: 'application/json', ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      if (err instanceof ConnectorError) throw err;
+      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
+      throw new TransientError(`${what} failed: ${reason}`);
+    }
+
+    const text = await response.text().catch(() => '');
+    let body: unknown = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
+      }
+    }
+    const { status } = response;
+    const reason = googleReason(body);
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+    if (status === 429 || (status === 403 && (reason === 'RATE_LIMIT_EXCEEDED' || reason === 'rateLimitExceeded'))) {
+      throw new TransientError(`${what}: quota exceeded (${googleMessage(body, 'too many requests')})`, status, retryAfterMs, reason ?? googleStatus(body));
+    }
+    if (status >= 500 || status === 408) {
+      throw new TransientError(`${what}: ${status} ${googleMessage(body, response.statusText)}`, status, retryAfterMs, googleStatus(body));
+    }
+    if (status === 403 && reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT') {
+      throw new AuthError(`${what}: the authorization lacks the contacts scope; authorize Rapport again`, status, reason);
+    }
+    return { status, body: body as T };
+  }
+}

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import { OAuth2Session } from '../oauth2';
+import type { Account, AppDefinition } from '../types';
+import { GraphClient } from './client';
+import { GraphConnector, outlookCapabilities, type FolderScope } from './connector';
+import { outlookFields } from './mapping';
+
+// Microsoft 365 / Outlook.com / Exchange Online contacts through Microsoft Graph, with delegated OAuth2
+// (Contacts.ReadWrite, offline_access). The scope names the contacts folder; the tenant goes into the token URL.
+
+export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
+export const tokenUrlFor = (tenant: string): string => `https://login.microsoftonline.com/${encodeURIComponent(tenant)}/oauth2/v2.0/token`;
+
+export const outlookCredentialsSchema = z.object({
+  clientId: z.string().min(1, 'clientId is required'),
+  clientSecret: z.string().min(1, 'clientSecret is required'),
+  refreshToken: z.string().min(1, 'refreshToken is required'),
+  accessToken: z.string().min(1).optional(),
+  /** ISO time the access token expires; kept with renewed tokens. */
+  expiresAt: z.string().optional(),
+});
+
+const httpUrl = (what: string) =>
+  z
+    .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` })
+    .refine((u) => !new URL(u).username && !new URL(u).password, `${what} must not contain a user name or password`);
+
+export const outlookScopeSchema = z.object({
+  baseUrl: httpUrl('baseUrl').optional(),
+  tokenUrl: httpUrl('tokenUrl').optional(),
+  /** Azure AD tenant (id or domain, or "common", "organizations", "consumers"); ignored when tokenUrl is given. */
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,128}$/, 'tenant is a tenant id, a domain, "common", "organizations" or "consumers"')
+    .optional(),
+  folder: z
+    .union([
+      z.object({ id: z.string().min(1, 'folder.id is required') }).strict(),
+      z.object({ name: z.string().trim().min(1, 'folder.name is required').max(255), create: z.literal(true) }).strict(),
+    ])
+    .optional(),
+});
+
+export type OutlookScope = z.infer<typeof outlookScopeSchema>;
+
+export const outlookApp: AppDefinition = {
+  id: 'outlook',
+  name: 'Microsoft 365 / Outlook',
+  capabilities: outlookCapabilities,
+  credentials: outlookCredentialsSchema as unknown as z.ZodType<Record<string, string>>,
+  scope: outlookScopeSchema,
+  fields: outlookFields,
+  connect(account: Account) {
+    const credentials = outlookCredentialsSchema.safeParse(account.credentials);
+    // Only the issue's message: zod's default text could quote the rejected (secret) value.
+    if (!credentials.success) throw new ConfigError(`Outlook credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
+    const scope = outlookScopeSchema.safeParse(account.scope);
+    if (!scope.success) {
+      throw new ConfigError(`Outlook scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const { clientId, clientSecret, refreshToken, accessToken, expiresAt } = credentials.data;
+    const session = new OAuth2Session(
+      { clientId, clientSecret, tokenUrl: scope.data.tokenUrl ?? tokenUrlFor(scope.data.tenant ?? 'common') },
+      { accessToken, refreshToken, expiresAt },
+      account.saveCredentials
+        ? (tokens) =>
+            account.saveCredentials!({
+              accessToken: tokens.accessToken,
+              ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+              ...(tokens.expiresAt ? { expiresAt: tokens.expiresAt } : {}),
+            })
+        : undefined,
+    );
+    const timeout = account.options?.requestTimeoutMs;
+    const client = new GraphClient(scope.data.baseUrl ?? DEFAULT_GRAPH_URL, session, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    const folder: FolderScope = scope.data.folder ?? null;
+    return new GraphConnector(client, folder);
+  },
+};

@@ -1,0 +1,130 @@
+import { AuthError, TransientError } from '../errors';
+import type { OAuth2Session } from '../oauth2';
+
+// HTTP to HubSpot's API. Whole-request failures become typed errors here: 401 (after the OAuth session's one
+// refresh) and 403 for missing scopes are AuthErrors, since only a person re-authorizing can fix them; 429,
+// 5xx and network failures are transient. Every other status goes back to the caller, which knows whether a
+// 404 is an answer and a 400 a per-contact failure.
+//
+// HubSpot rarely sends Retry-After. Its 429 body names the policy instead: the ten-second rolling window
+// (X-HubSpot-RateLimit-Interval-Milliseconds says how long it is), the search API's one-second window, or the
+// daily cap. retryAfterMs is derived from those so the engine's backoff waits long enough and no longer.
+//
+// Messages name the method and path only, never the token or a query string.
+
+export interface HubSpotErrorBody {
+  status?: string;
+  message?: string;
+  category?: string;
+  correlationId?: string;
+  errorType?: string;
+  policyName?: string;
+  errors?: { message?: string; code?: string; context?: Record<string, unknown> }[];
+}
+
+export interface Reply<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export type HubSpotAuth = { kind: 'token'; token: string } | { kind: 'oauth'; session: OAuth2Session };
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export const hubspotMessage = (body: unknown, fallback: string): string => (body as HubSpotErrorBody | null)?.message ?? fallback;
+export const hubspotCategory = (body: unknown): string | undefined => (body as HubSpotErrorBody | null)?.category;
+
+/** Milliseconds until a 429 is worth retrying. */
+export function retryAfterOf(headers: Headers, body: unknown, now = Date.now()): number {
+  const header = headers.get('retry-after');
+  if (header) {
+    const seconds = Number(header);
+    if (Number.isFinite(seconds) && seconds >= 0) return Math.max(1000, Math.round(seconds * 1000));
+    const at = Date.parse(header);
+    if (!Number.isNaN(at)) return Math.max(1000, at - now);
+  }
+  const policy = (body as HubSpotErrorBody | null)?.policyName ?? '';
+  if (policy === 'SECONDLY' || /secondly limit/i.test(hubspotMessage(body, ''))) return 1000;
+  if (policy === 'DAILY') {
+    const midnight = new Date(now);
+    midnight.setUTCHours(24, 0, 0, 0);
+    return midnight.getTime() - now;
+  }
+  const interval = Number(headers.get('x-hubspot-ratelimit-interval-milliseconds'));
+  return Number.isFinite(interval) && interval > 0 ? interval : 10_000;
+}
+
+export class HubSpotClient {
+  private readonly root: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly auth: HubSpotAuth,
+    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {
+    this.root = baseUrl.replace(/\/+$/, '');
+  }
+
+  async call<T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    options: { query?: Record<string, string | number | boolean | undefined | null>; body?: unknown } = {},
+  ): Promise<Reply<T>> {
+    const url = new URL(this.root + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    }
+    const what = `HubSpot ${method} ${path}`;
+    const init: RequestInit = {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    };
+    let response: Response;
+    try {
+      response =
+        this.auth.kind === 'oauth'
+          ? await this.auth.session.fetch(url.toString(), init)
+          : await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${this.auth.token}` } });
+    } catch (err) {
+      if (err instanceof AuthError) throw new AuthError(`${what}: ${err.message}`, err.status, err.code);
+      if (err instanceof TransientError) throw err;
+      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
+      throw new TransientError(`${what} failed: ${reason}`);
+    }
+
+    const text = await response.text().catch(() => '');
+    let body: unknown = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
+      }
+    }
+    const { status } = response;
+    if (status === 401) {
+      throw new AuthError(`${what}: HubSpot rejected the credentials (${hubspotMessage(body, 'unauthorized')})`, status, hubspotCategory(body));
+    }
+    if (status === 403 && hubspotCategory(body) === 'MISSING_SCOPES') {
+      const scopes = (body as HubSpotErrorBody).errors?.flatMap((e) => (e.context?.requiredGranularScopes as string[] | undefined) ?? []) ?? [];
+      throw new AuthError(
+        `${what}: the HubSpot app lacks a scope${scopes.length ? ` (${scopes.join(', ')})` : ''}; authorize it again with that scope`,
+        status,
+        'MISSING_SCOPES',
+      );
+    }
+    if (status === 429) {
+      throw new TransientError(`${what}: rate limited (${hubspotMessage(body, 'too many requests')})`, status, retryAfterOf(response.headers, body), 'RATE_LIMIT');
+    }
+    if (status >= 500 || status === 408) {
+      throw new TransientError(`${what}: ${status} ${hubspotMessage(body, response.statusText)}`, status, undefined, hubspotCategory(body));
+    }
+    return { status, body: body as T, headers: response.headers };
+  }
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { ConfigError, TransientError } from '../errors';
+import { OAuth2Session } from '../oauth2';
+import type { Account, AppDefinition } from '../types';
+import { HubSpotClient, type HubSpotAuth } from './client';
+import { HubSpotConnector, hubspotCapabilities } from './connector';
+import { hubspotStandardFields } from './mapping';
+
+// HubSpot CRM contacts (API v3). Credentials are a private app's access token, or an OAuth app's client and
+// refresh token (the access token, 30 minutes long, is renewed and stored as it expires). The scope picks the
+// API host (the sandbox in tests and the demo), where tags live, and whose contacts sync.
+
+export const DEFAULT_HUBSPOT_URL = 'https://api.hubapi.com';
+
+const oauthCredentials = z.object({
+  clientId: z.string().min(1, 'clientId is required'),
+  clientSecret: z.string().min(1, 'clientSecret is required'),
+  refreshToken: z.string().min(1, 'refreshToken is required'),
+  accessToken: z.string().min(1).optional(),
+  expiresAt: z.string().optional(),
+});
+const privateAppCredentials = z.object({ accessToken: z.string().min(1, 'accessToken (a private app token) is required') });
+
+export const hubspotCredentialsSchema = z.union([oauthCredentials, privateAppCredentials]) as unknown as z.ZodType<Record<string, string>>;
+
+export const hubspotScopeSchema = z.object({
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL, e.g. https://api.hubapi.com' })
+    .refine((u) => !new URL(u).username && !new URL(u).password, 'baseUrl must not contain a user name or password')
+    .default(DEFAULT_HUBSPOT_URL),
+  tagsFrom: z
+    .union([
+      z.object({ property: z.string().min(1) }).strict(),
+      z.object({ list: z.unknown() }).strict(),
+    ])
+    .optional()
+    .describe('where tags live: a multiple-checkboxes contact property ({ property: name }); lists are not supported yet'),
+  owner: z.enum(['mine', 'all']).default('all').describe('"mine": only contacts owned by the user who authorized the app'),
+});
+
+export const hubspotApp: AppDefinition = {
+  id: 'hubspot',
+  name: 'HubSpot',
+  capabilities: hubspotCapabilities,
+  credentials: hubspotCredentialsSchema,
+  scope: hubspotScopeSchema,
+  fields: hubspotStandardFields,
+  connect(account: Account) {
+    const parsed = hubspotCredentialsSchema.safeParse(account.credentials);
+    // Only the issue's message: zod's default text could quote the rejected (secret) value.
+    if (!parsed.success) throw new ConfigError(`HubSpot credentials: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    const scope = hubspotScopeSchema.safeParse(account.scope);
+    if (!scope.success) {
+      throw new ConfigError(`HubSpot scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const { tagsFrom, owner, baseUrl } = scope.data;
+    if (tagsFrom && 'list' in tagsFrom) {
+      throw new ConfigError('HubSpot scope: tags from lists are not supported yet; use a multiple-checkboxes property ({ "property": name })');
+    }
+    const credentials = parsed.data;
+    const timeout = account.options?.requestTimeoutMs;
+    let auth: HubSpotAuth;
+    let session: OAuth2Session | null = null;
+    if ('refreshToken' in credentials && credentials.refreshToken) {
+      session = new OAuth2Session(
+        { clientId: credentials.clientId, clientSecret: credentials.clientSecret, tokenUrl: `${baseUrl.replace(/\/+$/, '')}/oauth/v1/token` },
+        { accessToken: credentials.accessToken, refreshToken: credentials.refreshToken, expiresAt: credentials.expiresAt },
+        async (tokens) => {
+          const changed: Record<string, string> = { accessToken: tokens.accessToken };
+          if (tokens.refreshToken) changed.refreshToken = tokens.refreshToken;
+          if (tokens.expiresAt) changed.expiresAt = tokens.expiresAt;
+          await account.saveCredentials?.(changed);
+        },
+      );
+      auth = { kind: 'oauth', session };
+    } else {
+      auth = { kind: 'token', token: credentials.accessToken };
+    }
+    const client = new HubSpotClient(baseUrl, auth, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+
+    /** The user behind OAuth credentials, from HubSpot's token-info endpoint; private-app tokens have none. */
+    const whoAmI = async (): Promise<string | null> => {
+      if (!session) return null;
+      const token = await session.accessToken();
+      // Called directly, not through the client: the token is part of the path, and client messages quote paths.
+      let user: unknown;
+      try {
+        const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/oauth/v1/access-tokens/${encodeURIComponent(token)}`, { signal: AbortSignal.timeout(30_000) });
+        user = res.ok ? ((await res.json()) as { user?: unknown }).user : undefined;
+      } catch {
+        throw new TransientError('HubSpot GET /oauth/v1/access-tokens failed: network error');
+      }
+      if (typeof user !== 'string') throw new ConfigError('HubSpot did not tell which user authorized the app');
+      return user;
+    };
+    return new HubSpotConnector(client, { baseUrl, owner, tagsFrom: tagsFrom as { property: string } | undefined }, whoAmI);
+  },
+};

@@ -1,0 +1,116 @@
+import { AuthError, TransientError } from '../errors';
+import type { OAuth2Session } from '../oauth2';
+
+// HTTP to Pipedrive. Whole-request failures become typed errors here (401 auth; 429, 5xx and network failures
+// transient); every other status goes back to the caller, which knows whether a 400, 403 or 404 is an answer,
+// a per-contact failure or a configuration problem.
+//
+// No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/sandbox/client.ts).
+// Messages name the method and path only, never the token or the query (v1 clients may put api_token there).
+
+export interface PipedriveErrorBody {
+  success?: false;
+  error?: string;
+  error_info?: string;
+  errorCode?: number | string;
+}
+
+export interface Reply<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export type PipedriveAuth = { kind: 'token'; apiToken: string } | { kind: 'oauth'; session: OAuth2Session };
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** When a 429 may be retried: Retry-After when sent, otherwise the burst window's x-ratelimit-reset (seconds). */
+export function retryAfterOf(headers: Headers): number | undefined {
+  const retryAfter = parseRetryAfter(headers.get('retry-after'));
+  if (retryAfter !== undefined) return retryAfter;
+  const reset = Number(headers.get('x-ratelimit-reset'));
+  return headers.get('x-ratelimit-reset') !== null && Number.isFinite(reset) && reset >= 0 ? Math.max(1000, reset * 1000) : undefined;
+}
+
+export const appMessage = (body: unknown, fallback: string): string => {
+  const error = (body as PipedriveErrorBody | null)?.error;
+  return typeof error === 'string' && error.trim() ? error : fallback;
+};
+
+export const appCode = (body: unknown): string | undefined => {
+  const code = (body as PipedriveErrorBody | null)?.errorCode;
+  return code === undefined || code === null ? undefined : String(code);
+};
+
+export class PipedriveClient {
+  private readonly root: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly auth: PipedriveAuth,
+    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {
+    this.root = baseUrl.replace(/\/+$/, '');
+  }
+
+  async call<T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    options: { query?: Record<string, string | number | undefined | null>; body?: unknown } = {},
+  ): Promise<Reply<T>> {
+    const url = new URL(this.root + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
+    }
+    const what = `Pipedrive ${method} ${path}`;
+    const init: RequestInit = {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.auth.kind === 'token' ? { 'x-api-token': this.auth.apiToken } : {}),
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    };
+    let response: Response;
+    try {
+      response = this.auth.kind === 'oauth' ? await this.auth.session.fetch(url.toString(), init) : await fetch(url, init);
+    } catch (err) {
+      if (err instanceof AuthError || err instanceof TransientError) throw err;
+      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
+      throw new TransientError(`${what} failed: ${reason}`);
+    }
+
+    const text = await response.text().catch(() => '');
+    let body: unknown = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
+      }
+    }
+    const { status } = response;
+    if (status === 401) {
+      throw new AuthError(`${what}: Pipedrive rejected the credentials (${appMessage(body, 'unauthorized')})`, status, appCode(body));
+    }
+    if (status === 429) {
+      throw new TransientError(`${what}: rate limited (${appMessage(body, 'too many requests')})`, status, retryAfterOf(response.headers), 'rate_limited');
+    }
+    if (status >= 500 || status === 408) {
+      throw new TransientError(`${what}: ${status} ${appMessage(body, response.statusText)}`, status, parseRetryAfter(response.headers.get('retry-after')), appCode(body));
+    }
+    return { status, body: body as T, headers: response.headers };
+  }
+}

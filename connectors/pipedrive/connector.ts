@@ -1,0 +1,483 @@
+import type { AppRecord, FieldDef } from '../../sync/types';
+import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError, errorInfo } from '../errors';
+import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
+import { appCode, appMessage, type PipedriveClient, type Reply } from './client';
+import {
+  MappingError,
+  catalogFor,
+  contentDigest,
+  toBody,
+  toRecord,
+  versionOf,
+  type AccountFacts,
+  type CustomFieldDef,
+  type WirePerson,
+} from './mapping';
+
+// Pipedrive persons through API v2, with the v1 leftovers v2 has no counterpart for: person fields (labels,
+// custom fields, the plan's visibility levels), users, and recents (the only feed that tells deletions).
+
+const MAX_PAGE = 500;
+const MAX_IDS = 100;
+/** /v1/recents remembers about 30 days; a feed position older than this is re-scanned instead. */
+const RECENTS_WINDOW_MS = 29 * 86_400_000;
+const INCLUDE = 'marketing_status';
+
+export const pipedriveCapabilities: Capabilities = {
+  incremental: 'modified-since',
+  reportsDeletions: true,
+  tags: 'tags',
+  unsubscribes: true,
+  maxBatchWrite: 1,
+  maxPageSize: MAX_PAGE,
+  idempotencyKeys: false,
+  lookupByEmail: true,
+  totalCount: false,
+};
+
+export const VISIBLE_TO = ['owner-followers', 'entire-company', 'owner-only', 'owner-role', 'owner-role-below'] as const;
+export type VisibleTo = (typeof VISIBLE_TO)[number];
+
+/**
+ * visible_to ids by plan. Lite/Growth (and the legacy Essential/Advanced/Professional) offer 1 and 3; Premium
+ * and Ultimate offer 1, 3, 5 and 7, where 1 and 3 mean something else. The person fields endpoint lists the
+ * ids the company's plan offers; ids, not labels, because labels follow the user's language.
+ */
+const VISIBILITY = {
+  basic: { 'owner-followers': 1, 'entire-company': 3 },
+  groups: { 'owner-only': 1, 'owner-role': 3, 'owner-role-below': 5, 'entire-company': 7 },
+} as const satisfies Record<string, Partial<Record<VisibleTo, number>>>;
+
+export interface PipedriveSettings {
+  ownership: 'own' | 'all';
+  visibleTo?: VisibleTo;
+}
+
+interface ListBody {
+  success: boolean;
+  data: WirePerson[] | null;
+  additional_data?: { next_cursor?: string | null } | null;
+}
+interface V1Field {
+  key: string;
+  name: string;
+  field_type: string;
+  edit_flag?: boolean;
+  options?: { id: number | string; label: string }[] | null;
+}
+interface RecentsBody {
+  success: boolean;
+  data: { item: string; id: number; data: { id: number; active_flag?: boolean; update_time?: string } | null }[] | null;
+  additional_data?: { last_timestamp_on_page?: string; pagination?: { more_items_in_collection?: boolean; next_start?: number } };
+}
+
+/**
+ * The feed position. Pipedrive filters by update time at second resolution, so the position is a time plus
+ * what was already reported in that second: re-reading the second (updated_since is inclusive) catches later
+ * changes made within it, and the digests keep the earlier ones from being reported twice.
+ */
+interface FeedState {
+  v: 1;
+  /** updated_since of the person walk, RFC 3339; '' means from the beginning */
+  s: string;
+  /** `${id}@${digest}` of the persons reported with update_time === s */
+  k: string[];
+  /** walk in progress: Pipedrive's cursor, and the newest update time seen with what was reported at it */
+  p?: string;
+  m?: string;
+  mk?: string[];
+  /** which half of the cycle comes next: person updates, then deletions from recents */
+  ph: 'u' | 'd';
+  /** since_timestamp of the recents walk ("YYYY-MM-DD HH:MM:SS", UTC) and the deletions reported at it */
+  d: string;
+  dk: number[];
+  ds?: number;
+  dm?: string;
+  dmk?: number[];
+}
+
+const PREFIX = 'pd1.';
+const encode = (state: FeedState): string => PREFIX + Buffer.from(JSON.stringify(state)).toString('base64url');
+
+function decode(cursor: string): FeedState {
+  try {
+    if (!cursor.startsWith(PREFIX)) throw new Error('foreign cursor');
+    const state = JSON.parse(Buffer.from(cursor.slice(PREFIX.length), 'base64url').toString('utf8')) as FeedState;
+    if (state.v !== 1 || typeof state.s !== 'string' || !Array.isArray(state.k) || typeof state.d !== 'string') throw new Error('bad cursor');
+    return state;
+  } catch {
+    throw new FeedExpiredError('the Pipedrive feed position is unreadable; a full scan is needed');
+  }
+}
+
+const v1ToMs = (t: string): number => Date.parse(`${t.replace(' ', 'T')}Z`);
+const msToV1 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+const personKey = (p: WirePerson): string => `${p.id}@${contentDigest(p)}`;
+
+const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
+
+export class PipedriveConnector implements Connector {
+  readonly capabilities = pipedriveCapabilities;
+  private facts: Promise<AccountFacts & { visibilityIds: number[] }> | null = null;
+  private me: Promise<number> | null = null;
+  private orgNames = new Map<number, string>();
+
+  constructor(
+    private readonly client: PipedriveClient,
+    private readonly settings: PipedriveSettings,
+  ) {}
+
+  /** Statuses a read does not expect: the account cannot be read as configured. */
+  private unexpected(what: string, reply: Reply<unknown>): never {
+    if (reply.status === 403) {
+      throw new ConfigError(`${what}: Pipedrive refused (${appMessage(reply.body, 'forbidden')}); the user may need global admin rights`, 403, appCode(reply.body));
+    }
+    throw new ConfigError(`${what}: ${appMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, appCode(reply.body));
+  }
+
+  // ---- what the account is like -----------------------------------------------------------------------
+
+  private loadFacts(): Promise<AccountFacts & { visibilityIds: number[] }> {
+    this.facts ??= (async () => {
+      const fields: V1Field[] = [];
+      let start: number | undefined = 0;
+      while (start !== undefined) {
+        const reply: Reply<{ data: V1Field[] | null; additional_data?: { pagination?: { more_items_in_collection?: boolean; next_start?: number } } }> =
+          await this.client.call('GET', '/api/v1/personFields', { query: { start, limit: 500 } });
+        if (reply.status !== 200) this.unexpected('reading the person fields', reply);
+        fields.push(...(reply.body.data ?? []));
+        const pagination = reply.body.additional_data?.pagination;
+        start = pagination?.more_items_in_collection ? pagination.next_start : undefined;
+      }
+      const users = await this.client.call<{ data: AccountFacts['users'] | null }>('GET', '/api/v1/users');
+      if (users.status !== 200) this.unexpected('reading the users', users);
+      const labelField = fields.find((f) => f.key === 'label_ids') ?? fields.find((f) => f.key === 'label');
+      const visibility = fields.find((f) => f.key === 'visible_to');
+      const custom: CustomFieldDef[] = fields
+        .filter((f) => f.edit_flag === true && /^[0-9a-f]{40}$/.test(f.key))
+        .map((f) => ({ key: f.key, name: f.name, field_type: f.field_type, ...(f.options ? { options: f.options } : {}) }));
+      return {
+        users: users.body.data ?? [],
+        labels: (labelField?.options ?? []).map((o) => ({ id: Number(o.id), label: o.label })),
+        custom,
+        visibilityIds: (visibility?.options ?? []).map((o) => Number(o.id)),
+      };
+    })().catch((err: unknown) => {
+      this.facts = null;
+      throw err;
+    });
+    return this.facts;
+  }
+
+  /** The user the credentials belong to, for "contacts I own". */
+  private currentUser(): Promise<number> {
+    this.me ??= (async () => {
+      const reply = await this.client.call<{ data: { id: number } }>('GET', '/api/v1/users/me');
+      if (reply.status !== 200) this.unexpected('reading the current user', reply);
+      return reply.body.data.id;
+    })().catch((err: unknown) => {
+      this.me = null;
+      throw err;
+    });
+    return this.me;
+  }
+
+  private async ownerFilter(): Promise<number | undefined> {
+    return this.settings.ownership === 'own' ? this.currentUser() : undefined;
+  }
+
+  /** The visible_to id for created persons, or a ConfigError when the company's plan does not offer it. */
+  private async visibleToId(): Promise<number | undefined> {
+    const wanted = this.settings.visibleTo;
+    if (!wanted) return undefined;
+    const offered = (await this.loadFacts()).visibilityIds;
+    const tier = offered.includes(7) ? VISIBILITY.groups : VISIBILITY.basic;
+    const id = (tier as Partial<Record<VisibleTo, number>>)[wanted];
+    if (id === undefined || !offered.includes(id)) {
+      const names = Object.entries(tier)
+        .filter(([, v]) => offered.includes(v))
+        .map(([k]) => k);
+      throw new ConfigError(
+        `visibleTo "${wanted}" is not offered by this Pipedrive company's plan; it offers ${names.join(', ') || 'no visibility levels'}` +
+          (tier === VISIBILITY.basic ? ' (owner-only and the visibility-group levels need Premium or Ultimate)' : ''),
+      );
+    }
+    return id;
+  }
+
+  private async orgNamesFor(persons: WirePerson[]): Promise<void> {
+    const missing = [...new Set(persons.map((p) => p.org_id).filter((id): id is number => typeof id === 'number' && !this.orgNames.has(id)))];
+    for (let i = 0; i < missing.length; i += MAX_IDS) {
+      const ids = missing.slice(i, i + MAX_IDS);
+      const reply = await this.client.call<{ data: { id: number; name: string }[] | null }>('GET', '/api/v2/organizations', {
+        query: { ids: ids.join(','), limit: MAX_IDS },
+      });
+      if (reply.status !== 200) this.unexpected('reading organizations', reply);
+      for (const org of reply.body.data ?? []) this.orgNames.set(org.id, org.name);
+    }
+  }
+
+  private async records(persons: WirePerson[]): Promise<AppRecord[]> {
+    const facts = await this.loadFacts();
+    await this.orgNamesFor(persons);
+    return persons.map((p) => toRecord(p, { facts, orgNames: this.orgNames }));
+  }
+
+  async fieldCatalog(): Promise<FieldDef[]> {
+    return catalogFor(await this.loadFacts());
+  }
+
+  // ---- reading ----------------------------------------------------------------------------------------
+
+  private async listPersons(query: Record<string, string | number | undefined>, what: string): Promise<{ persons: WirePerson[]; next: string | null }> {
+    const reply = await this.client.call<ListBody>('GET', '/api/v2/persons', {
+      query: { ...query, owner_id: await this.ownerFilter(), include_fields: INCLUDE },
+    });
+    if (reply.status === 400 && /cursor/i.test(appMessage(reply.body, ''))) {
+      throw new FeedExpiredError(`Pipedrive no longer accepts the paging cursor (${appMessage(reply.body, 'invalid cursor')})`, 400);
+    }
+    if (reply.status !== 200) this.unexpected(what, reply);
+    return { persons: (reply.body.data ?? []).filter((p) => !p.is_deleted), next: reply.body.additional_data?.next_cursor ?? null };
+  }
+
+  async listPage(cursor: string | null, pageSize: number): Promise<Page> {
+    const { persons, next } = await this.listPersons(
+      { limit: Math.min(Math.max(1, pageSize), MAX_PAGE), cursor: cursor ?? undefined, sort_by: 'id', sort_direction: 'asc' },
+      'listing persons',
+    );
+    return { records: await this.records(persons), nextCursor: next };
+  }
+
+  /**
+   * "Now" in Pipedrive's own clock: the newest update time and the persons at it (already seen), and, for
+   * deletions, the server's Date with the deletions recents already lists from then on.
+   */
+  async currentCursor(): Promise<string> {
+    const newest = await this.client.call<ListBody>('GET', '/api/v2/persons', {
+      query: { limit: 1, sort_by: 'update_time', sort_direction: 'desc', owner_id: await this.ownerFilter(), include_fields: INCLUDE },
+    });
+    if (newest.status !== 200) this.unexpected('reading the newest person', newest);
+    const state: FeedState = { v: 1, s: '', k: [], ph: 'u', d: '', dk: [] };
+    const top = newest.body.data?.[0];
+    if (top) {
+      state.s = top.update_time;
+      let page: string | null | undefined;
+      do {
+        const { persons, next } = await this.listPersons(
+          { updated_since: top.update_time, sort_by: 'update_time', sort_direction: 'asc', limit: MAX_PAGE, cursor: page ?? undefined },
+          'reading the newest persons',
+        );
+        for (const p of persons) if (p.update_time === state.s) state.k.push(personKey(p));
+        page = next;
+      } while (page);
+    }
+    const serverNow = Date.parse(newest.headers.get('date') ?? '') || Date.now();
+    state.d = msToV1(serverNow);
+    await this.walkRecents(state, true);
+    return encode(state);
+  }
+
+  async changesSince(cursor: string, pageSize: number): Promise<ChangeSet> {
+    const state = decode(cursor);
+    const limit = Math.min(Math.max(1, pageSize), MAX_PAGE);
+    if (state.ph === 'u') {
+      const { persons, next } = await this.listPersons(
+        { updated_since: state.s || undefined, sort_by: 'update_time', sort_direction: 'asc', limit, cursor: state.p },
+        'reading changed persons',
+      );
+      const fresh: WirePerson[] = [];
+      for (const p of persons) {
+        const key = personKey(p);
+        if (!(p.update_time === state.s && state.k.includes(key))) fresh.push(p);
+        if (state.m === undefined || p.update_time > state.m) {
+          state.m = p.update_time;
+          state.mk = [key];
+        } else if (p.update_time === state.m) state.mk = [...(state.mk ?? []), key];
+      }
+      if (next) {
+        state.p = next;
+      } else {
+        if (state.m !== undefined && state.m > state.s) {
+          state.s = state.m;
+          state.k = state.mk ?? [];
+        } else if (state.m === state.s) {
+          state.k = [...new Set([...state.k, ...(state.mk ?? [])])];
+        }
+        delete state.p;
+        delete state.m;
+        delete state.mk;
+        state.ph = 'd';
+      }
+      const changes: Change[] = (await this.records(fresh)).map((record) => ({ deleted: false, record }));
+      return { changes, nextCursor: encode(state), hasMore: true };
+    }
+    const deleted = await this.walkRecents(state, false, limit);
+    return {
+      changes: deleted.map((id) => ({ deleted: true, id: String(id) })),
+      nextCursor: encode(state),
+      hasMore: state.ph === 'd',
+    };
+  }
+
+  /**
+   * One page of /v1/recents for persons: deletions are the entries whose person is no longer active. With
+   * `prime`, it only records what is there (all pages), so a new position reports nothing that came before.
+   */
+  private async walkRecents(state: FeedState, prime: boolean, limit = MAX_PAGE): Promise<number[]> {
+    const found: number[] = [];
+    for (;;) {
+      const reply = await this.client.call<RecentsBody>('GET', '/api/v1/recents', {
+        query: { since_timestamp: state.d, items: 'person', start: state.ds ?? 0, limit },
+      });
+      if (reply.status !== 200) this.unexpected('reading recent changes', reply);
+      const serverNow = Date.parse(reply.headers.get('date') ?? '') || Date.now();
+      if (serverNow - v1ToMs(state.d) > RECENTS_WINDOW_MS) {
+        throw new FeedExpiredError('the Pipedrive feed position is older than the 30 days recents remembers; a full scan is needed');
+      }
+      for (const entry of reply.body.data ?? []) {
+        if (entry.item !== 'person' || !entry.data) continue;
+        const at = entry.data.update_time ?? state.d;
+        const gone = entry.data.active_flag === false;
+        if (gone && !prime && !(at === state.d && state.dk.includes(entry.id))) found.push(entry.id);
+        if (state.dm === undefined || at > state.dm) {
+          state.dm = at;
+          state.dmk = gone ? [entry.id] : [];
+        } else if (at === state.dm && gone) state.dmk = [...(state.dmk ?? []), entry.id];
+      }
+      const pagination = reply.body.additional_data?.pagination;
+      if (pagination?.more_items_in_collection && pagination.next_start !== undefined) {
+        state.ds = pagination.next_start;
+        if (prime) continue;
+        return found;
+      }
+      if (state.dm !== undefined && state.dm > state.d) {
+        state.d = state.dm;
+        state.dk = state.dmk ?? [];
+      } else if (state.dm === state.d) {
+        state.dk = [...new Set([...state.dk, ...(state.dmk ?? [])])];
+      }
+      delete state.ds;
+      delete state.dm;
+      delete state.dmk;
+      state.ph = 'u';
+      return found;
+    }
+  }
+
+  private async fetchOne(id: string): Promise<WirePerson | null> {
+    if (!/^\d+$/.test(id)) return null;
+    const reply = await this.client.call<{ data: WirePerson }>('GET', `/api/v2/persons/${id}`, { query: { include_fields: INCLUDE } });
+    if (reply.status === 404) return null;
+    if (reply.status !== 200) this.unexpected(`reading person ${id}`, reply);
+    return reply.body.data.is_deleted ? null : reply.body.data;
+  }
+
+  async get(id: string): Promise<AppRecord | null> {
+    const person = await this.fetchOne(id);
+    return person ? (await this.records([person]))[0] : null;
+  }
+
+  async findByEmail(email: string): Promise<AppRecord[]> {
+    const wanted = email.trim().toLowerCase();
+    if (wanted.length < 2) return [];
+    const reply = await this.client.call<{ data: { items: { item: { id: number } }[] } | null }>('GET', '/api/v2/persons/search', {
+      query: { term: wanted, fields: 'email', exact_match: 'true', limit: MAX_IDS },
+    });
+    if (reply.status !== 200) this.unexpected('searching persons by email', reply);
+    const ids = (reply.body.data?.items ?? []).map((i) => i.item.id);
+    if (ids.length === 0) return [];
+    const { persons } = await this.listPersons({ ids: ids.slice(0, MAX_IDS).join(','), limit: MAX_IDS }, 'reading persons found by email');
+    const matching = persons.filter((p) => (p.emails ?? []).some((e) => e.value.trim().toLowerCase() === wanted));
+    return this.records(matching.sort((a, b) => a.id - b.id));
+  }
+
+  // ---- writing ----------------------------------------------------------------------------------------
+
+  async write(ops: WriteOp[]): Promise<WriteResult[]> {
+    const results: WriteResult[] = [];
+    for (const op of ops) {
+      try {
+        results.push(await this.writeOne(op));
+      } catch (err) {
+        if (err instanceof MappingError) results.push(failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field)));
+        else if (err instanceof ContactError || err instanceof NotFoundError || err instanceof VersionConflictError) results.push(failure(op.ref, err));
+        else throw err;
+      }
+    }
+    return results;
+  }
+
+  /** A refusal of one person's write: the app's own message, as a per-contact failure. */
+  private refused(step: string, reply: Reply<unknown>): never {
+    const message = appMessage(reply.body, `${step} failed with status ${reply.status}`);
+    if (reply.status === 404) throw new NotFoundError(message, 404, appCode(reply.body));
+    throw new ContactError(message, reply.status, appCode(reply.body));
+  }
+
+  /**
+   * Pipedrive has no version check of its own: the current person is read first and compared with the
+   * version the engine holds, which narrows last-write-wins to the moment between that read and the write.
+   */
+  private async current(op: Extract<WriteOp, { kind: 'update' | 'delete' }>): Promise<WirePerson | null> {
+    const person = await this.fetchOne(op.id);
+    if (person && op.version !== undefined && op.version !== versionOf(person)) {
+      throw new VersionConflictError(`person ${op.id} changed since version ${op.version}`, 412, 'version_mismatch');
+    }
+    return person;
+  }
+
+  private async writeOne(op: WriteOp): Promise<WriteResult> {
+    if (op.kind === 'delete') {
+      const person = await this.current(op);
+      // Already gone is what a delete wants.
+      if (!person) return { ref: op.ref, ok: true, record: null };
+      const reply = await this.client.call('DELETE', `/api/v2/persons/${person.id}`);
+      if (reply.status === 404) return { ref: op.ref, ok: true, record: null };
+      if (reply.status !== 200) this.refused('delete', reply);
+      return { ref: op.ref, ok: true, record: null };
+    }
+
+    const facts = await this.loadFacts();
+    if (op.kind === 'create') {
+      const visibleTo = await this.visibleToId();
+      const body = toBody(op.fields, null, { facts });
+      if ('org_id' in op.fields) body.org_id = await this.organizationId(op.fields.org_id);
+      if (visibleTo !== undefined) body.visible_to = visibleTo;
+      if (body.name === undefined) body.name = '';
+      const reply = await this.client.call<{ data: WirePerson }>('POST', '/api/v2/persons', { body, query: { include_fields: INCLUDE } });
+      if (reply.status !== 200 && reply.status !== 201) this.refused('create', reply);
+      return { ref: op.ref, ok: true, record: (await this.records([reply.body.data]))[0] };
+    }
+
+    const person = await this.current(op);
+    if (!person) throw new NotFoundError(`person ${op.id} does not exist`, 404, 'not_found');
+    const body = toBody(op.fields, person, { facts });
+    if ('org_id' in op.fields) body.org_id = await this.organizationId(op.fields.org_id);
+    if (Object.keys(body).length === 0) return { ref: op.ref, ok: true, record: (await this.records([person]))[0] };
+    const reply = await this.client.call<{ data: WirePerson }>('PATCH', `/api/v2/persons/${person.id}`, { body, query: { include_fields: INCLUDE } });
+    if (reply.status !== 200) this.refused('update', reply);
+    return { ref: op.ref, ok: true, record: (await this.records([reply.body.data]))[0] };
+  }
+
+  /** Pipedrive links a person to an organization by id: an existing one of that exact name, or a new one. */
+  private async organizationId(value: unknown): Promise<number | null> {
+    const name = typeof value === 'string' ? value.trim() : value === null || value === undefined ? '' : String(value).trim();
+    if (name === '') return null;
+    for (const [id, known] of this.orgNames) if (known.toLowerCase() === name.toLowerCase()) return id;
+    if (name.length >= 2) {
+      const found = await this.client.call<{ data: { items: { item: { id: number; name: string } }[] } | null }>('GET', '/api/v2/organizations/search', {
+        query: { term: name, fields: 'name', exact_match: 'true', limit: 10 },
+      });
+      if (found.status !== 200) this.unexpected('searching organizations', found);
+      const hit = (found.body.data?.items ?? []).map((i) => i.item).find((o) => o.name.trim().toLowerCase() === name.toLowerCase());
+      if (hit) {
+        this.orgNames.set(hit.id, hit.name);
+        return hit.id;
+      }
+    }
+    const created = await this.client.call<{ data: { id: number; name: string } }>('POST', '/api/v2/organizations', { body: { name } });
+    if (created.status !== 200 && created.status !== 201) this.refused('creating the organization', created);
+    this.orgNames.set(created.body.data.id, created.body.data.name);
+    return created.body.data.id;
+  }
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import type { Account, AppDefinition } from '../types';
+import { PipelinerClient } from './client';
+import { PipelinerConnector, pipelinerCapabilities } from './connector';
+import { pipelinerFields } from './mapping';
+
+// Pipeliner CRM (REST API v100). Credentials are the space's API token and password ("Show API Access" in the
+// admin portal), sent as HTTP Basic. The scope is one sales unit of one space, and which of its contacts count:
+// the user's own, those the user owns or may edit, or all the API user can see there.
+
+export const pipelinerCredentialsSchema = z.object({
+  apiToken: z.string().min(1, 'apiToken is required'),
+  apiPassword: z.string().min(1, 'apiPassword is required'),
+});
+
+export const pipelinerScopeSchema = z
+  .object({
+    serviceUrl: z
+      .url({ protocol: /^https?$/, error: 'serviceUrl must be an http(s) URL, e.g. https://us-east.api.pipelinersales.com' })
+      .refine((u) => !new URL(u).username && !new URL(u).password, 'serviceUrl must not contain a user name or password'),
+    spaceId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'spaceId is the space id from API Access, e.g. nv1_acme'),
+    salesUnit: z.string().trim().min(1, 'salesUnit is the id or the name of a sales unit'),
+    ownership: z.enum(['own', 'own-or-edit', 'all-visible']).default('all-visible'),
+    /** The API token belongs to the space, not to a person: "own" needs to be told whose. */
+    user: z.string().trim().min(1).optional(),
+  })
+  .refine((s) => s.ownership === 'all-visible' || s.user !== undefined, {
+    message: 'user (the id or email of a Pipeliner user) is required when ownership is "own" or "own-or-edit"',
+    path: ['user'],
+  });
+
+export const pipelinerOptionsSchema = z.object({
+  ownerId: z.string().trim().min(1).optional(),
+  salesUnitId: z.string().trim().min(1).optional(),
+  requestTimeoutMs: z.number().positive().optional(),
+});
+
+export const pipelinerApp: AppDefinition = {
+  id: 'pipeliner',
+  name: 'Pipeliner CRM',
+  capabilities: pipelinerCapabilities,
+  credentials: pipelinerCredentialsSchema,
+  scope: pipelinerScopeSchema,
+  fields: pipelinerFields,
+  connect(account: Account) {
+    const credentials = pipelinerCredentialsSchema.safeParse(account.credentials);
+    // Only the issue's message: zod's default text could quote the rejected (secret) value.
+    if (!credentials.success) throw new ConfigError(`Pipeliner credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
+    const scope = pipelinerScopeSchema.safeParse(account.scope);
+    if (!scope.success) {
+      throw new ConfigError(`Pipeliner scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const options = pipelinerOptionsSchema.safeParse(account.options ?? {});
+    if (!options.success) {
+      throw new ConfigError(`Pipeliner options: ${options.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    const client = new PipelinerClient(
+      scope.data.serviceUrl,
+      scope.data.spaceId,
+      credentials.data.apiToken,
+      credentials.data.apiPassword,
+      options.data.requestTimeoutMs,
+    );
+    return new PipelinerConnector(client, scope.data, options.data);
+  },
+};
