@@ -1,5 +1,6 @@
 import { applyActivities } from './apply';
 import { connectionActivities } from './connection';
+import { failureCaseActivities } from './failure-cases';
 import type { ActivityDeps } from './context';
 import { planActivities } from './plan';
 import { scanActivities } from './scan';
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...scanActivities(deps),
     ...planActivities(deps),
     ...applyActivities(deps),
+    ...failureCaseActivities(deps),
   };
 }
 

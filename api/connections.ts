@@ -1,3 +1,6 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { caseInput } from '../activities/failure-cases';
+import { failures } from '../db/schema';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -63,6 +66,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+type FailureRow = typeof failures.$inferSelect;
+const RETRY_ALL_LIMIT = 1000;
 
 export function summaryView(row: ConnectionRow): ConnectionSummaryView {
   return {
@@ -295,6 +301,44 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
     const row = await load(res, req.params.id);
     await drive(row.id, 'sync', () => control.syncNow(row.id));
     res.status(202).json({ accepted: true });
+  });
+
+  // A replay runs in the contact's failure case (the same execution ops see in the Temporal UI), so the
+  // outcome is recorded in one place whichever way it was asked for.
+  const replay = async (row: ConnectionRow, failure: FailureRow) => {
+    const targetApp = failure.side === 'a' ? row.appB : row.appA;
+    return drive(row.id, 'retry', () => control.retryContact(caseInput(failure, targetApp)));
+  };
+
+  router.post('/connections/:id/failures/:failureId/retry', async (req, res) => {
+    const row = await load(res, req.params.id);
+    const failureId = Number(req.params.failureId);
+    const [failure] = Number.isSafeInteger(failureId)
+      ? await db
+          .select()
+          .from(failures)
+          .where(and(eq(failures.id, failureId), eq(failures.connectionId, row.id)))
+      : [];
+    if (!failure) throw notFound(`Failure ${req.params.failureId} of connection ${row.id}`);
+    if (failure.resolvedAt) {
+      throw new ApiError(409, 'already_resolved', `Failure ${failure.id} was resolved: the contact synced`);
+    }
+    const workflowId = await replay(row, failure);
+    res.status(202).json({ accepted: true, workflowIds: [workflowId] });
+  });
+
+  router.post('/connections/:id/failures/retry-all', async (req, res) => {
+    const row = await load(res, req.params.id);
+    const open = await db
+      .select()
+      .from(failures)
+      .where(and(eq(failures.connectionId, row.id), isNull(failures.resolvedAt)))
+      .limit(RETRY_ALL_LIMIT);
+    // One case per contact, even when it failed at several steps.
+    const perContact = new Map(open.map((f) => [`${f.side}:${f.extId}`, f]));
+    const workflowIds: string[] = [];
+    for (const failure of perContact.values()) workflowIds.push(await replay(row, failure));
+    res.status(202).json({ accepted: true, workflowIds });
   });
 
   return router;

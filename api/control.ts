@@ -1,4 +1,4 @@
-import type { ConnectionStatus } from '../workflows/messages';
+import type { ConnectionStatus, FailureCaseInput } from '../workflows/messages';
 
 /**
  * What the API needs from the connection workflows. The real ConnectionControl (workflows/client.ts)
@@ -13,6 +13,8 @@ export interface ConnectionControlPort {
   /** null when no workflow runs for the connection */
   status(connectionId: string): Promise<ConnectionStatus | null>;
   stop(connectionId: string): Promise<void>;
+  /** Replays a failed contact in its failure case (started if needed); returns the case's workflow id. */
+  retryContact(input: FailureCaseInput): Promise<string>;
 }
 
 /** Temporal client errors are told apart by name (the SDK sets it), so a fake control can raise them too. */

@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { AppDefinition } from '../connectors/types';
 import { activityPaths } from './activity';
 import { healthPaths } from './health';
@@ -16,6 +16,14 @@ import {
   readinessSchema,
   updateConnectionSchema,
 } from './schemas';
+
+const failureParamsSchema = z.object({
+  id: z.string().openapi({ description: 'Connection id' }),
+  failureId: z.string().openapi({ description: 'Failure id, from GET /connections/{id}/health' }),
+});
+const retryAcceptedSchema = z
+  .object({ accepted: z.literal(true), workflowIds: z.array(z.string()) })
+  .openapi('RetryAccepted');
 
 const json = (schema: z.ZodType, description: string) => ({
   description,
@@ -171,6 +179,31 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     tags: ['connections'],
     request: { params: idParamsSchema },
     responses: { 202: json(acceptedSchema, 'The workflow was signalled'), ...authErrors, ...notFound, ...workflowErrors },
+  });
+  route({
+    method: 'post',
+    path: '/connections/{id}/failures/{failureId}/retry',
+    summary: 'Replay a failed contact with its current data',
+    description:
+      "Runs in the contact's failure case in Temporal (the `workflowIds` returned), like the `retry` signal ops send from the Temporal UI. A success clears the failure everywhere.",
+    tags: ['ops'],
+    request: { params: failureParamsSchema },
+    responses: {
+      202: json(retryAcceptedSchema, 'The replay was started'),
+      409: error('The failure is already resolved, or the workflow refused'),
+      ...authErrors,
+      404: error('No such connection or failure in the workspace of the key'),
+      503: error('Temporal could not be reached'),
+      504: error('The workflow did not answer in time'),
+    },
+  });
+  route({
+    method: 'post',
+    path: '/connections/{id}/failures/retry-all',
+    summary: 'Replay every failed contact of the connection',
+    tags: ['ops'],
+    request: { params: idParamsSchema },
+    responses: { 202: json(retryAcceptedSchema, 'The replays were started'), ...authErrors, ...notFound, ...workflowErrors },
   });
   for (const config of [...healthPaths, ...activityPaths]) route(config);
   appComponents(registry, apps);

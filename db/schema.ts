@@ -154,6 +154,10 @@ export const failures = pgTable(
     firstAt: timestamp('first_at', { withTimezone: true }).notNull().defaultNow(),
     lastAt: timestamp('last_at', { withTimezone: true }).notNull().defaultNow(),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    /** the contact's failure workflow in Temporal: null (none yet), 'open' or 'closed' */
+    caseState: text('case_state'),
+    /** set by a replay: the next outcome of the contact answers it */
+    replayRequestedAt: timestamp('replay_requested_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('failures_contact').on(t.connectionId, t.side, t.extId, t.step)],
 );

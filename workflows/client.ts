@@ -8,7 +8,9 @@ import {
   stopUpdate,
   syncNowSignal,
   type ConnectionStatus,
+  type FailureCaseInput,
 } from './messages';
+import { openCase } from '../activities/failure-cases';
 import { connectionIdKey } from './search-attributes';
 
 // How the API and scripts drive connection workflows. The workflow id is derived from the connection id,
@@ -63,6 +65,10 @@ export class ConnectionControl {
       if (err instanceof WorkflowNotFoundError) return null;
       throw err;
     }
+  }
+
+  retryContact(input: FailureCaseInput): Promise<string> {
+    return openCase(this.client, this.taskQueue, input, true);
   }
 
   /** Asks the workflow to finish its step and end; terminates it if it does not answer. */

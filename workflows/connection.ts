@@ -107,6 +107,8 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
   const { connectionId } = input;
   const state: ConnectionState = input.state ?? initialState();
   let busy = false;
+  /** a whole cycle or the initial sync, from its first read to its last write */
+  let syncing = false;
   let stopRequested = false;
   let settingsDirty = input.state === undefined;
   let nextCycleAt: string | null = null;
@@ -115,7 +117,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     connectionId,
     phase: state.paused ? 'paused' : state.phase,
     paused: state.paused,
-    syncing: busy,
+    syncing,
     cycles: state.cycles,
     lastCycleAt: state.lastCycleAt,
     nextCycleAt: state.paused ? null : nextCycleAt,
@@ -268,11 +270,17 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     }
   }
 
+  /** Failed contacts get a case of their own in Temporal; the connection never waits on one. */
+  async function updateFailureCases(): Promise<void> {
+    await step(() => quick.syncFailureCases(connectionId));
+  }
+
   async function initialSync(): Promise<void> {
     for (const side of SIDES) await scanSide(side);
     if (stopRequested || state.scan.a || state.scan.b) return;
     await reconcile('initial');
     if (stopRequested) return;
+    await updateFailureCases();
     state.phase = 'running';
     state.lastCycleAt = new Date().toISOString();
     await mirrorPhase();
@@ -282,6 +290,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     state.syncRequested = false;
     for (const side of SIDES) await fetchSide(side);
     await reconcile('incremental');
+    await updateFailureCases();
     state.cycles++;
     state.lastCycleAt = new Date().toISOString();
   }
@@ -323,10 +332,11 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
       if (!stopRequested) await mirrorPhase();
       continue;
     }
+    syncing = true;
     if (state.phase === 'initial-scan') {
-      await guarded(initialSync);
+      await guarded(initialSync).finally(() => void (syncing = false));
     } else {
-      await guarded(cycle);
+      await guarded(cycle).finally(() => void (syncing = false));
       if (state.phase === 'running') {
         nextCycleAt = new Date(Date.now() + state.pollIntervalSeconds * 1000).toISOString();
         await condition(

@@ -43,3 +43,27 @@ export const settingsChangedSignal = defineSignal('settingsChanged');
 /** Ends the workflow after the step in progress; records are kept. */
 export const stopUpdate = defineUpdate<ConnectionStatus>('stop');
 export const statusQuery = defineQuery<ConnectionStatus>('status');
+
+// --- failure cases: one workflow execution per contact that does not sync ---
+
+export const CONTACT_FAILURE_WORKFLOW_TYPE = 'contactFailureWorkflow';
+
+/** The same contact always lands on the same execution, so ops find it by connection, side and id. */
+export const contactFailureWorkflowId = (connectionId: string, side: 'a' | 'b', extId: string) =>
+  `contact-failure:${connectionId}:${side}:${extId}`;
+
+export interface FailureCaseInput {
+  connectionId: string;
+  /** the side the contact comes from, and its id there */
+  side: 'a' | 'b';
+  extId: string;
+  /** the app the failed write went to */
+  targetApp: string;
+  kind: string;
+  step: string;
+}
+
+/** Replays the contact with its current data: what ops send from the Temporal UI after fixing the cause. */
+export const retrySignal = defineSignal('retry');
+/** The contact synced by itself (it changed, or a cycle got through): the case closes. */
+export const resolvedSignal = defineSignal('resolved');

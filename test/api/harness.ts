@@ -86,6 +86,10 @@ export class RecordingControl implements ConnectionControlPort {
     this.record('stop', id);
     this.phases.delete(id);
   }
+  async retryContact(input: { connectionId: string; side: string; extId: string }) {
+    this.record('retryContact', input.connectionId);
+    return `contact-failure:${input.connectionId}:${input.side}:${input.extId}`;
+  }
 }
 
 export function namedError(name: string, message = name): Error {

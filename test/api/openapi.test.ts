@@ -75,6 +75,8 @@ describe('GET /openapi.json', () => {
         'GET /connections/{id}/health',
         'GET /connections/{id}/activity',
         'GET /connections/{id}/conflicts',
+        'POST /connections/{id}/failures/{failureId}/retry',
+        'POST /connections/{id}/failures/retry-all',
       ].sort(),
     );
   });

@@ -192,7 +192,7 @@ describe('Graph sandbox concurrency', () => {
       const second = await fetch(`${limited.graphUrl}/me/contacts`, { headers: { authorization: `Bearer ${tokens.accessToken}` } });
       expect(second.status).toBe(429);
       expect(second.headers.get('retry-after')).toBe('1');
-      expect((await second.json()).error.code).toBe('ApplicationThrottled');
+      expect(((await second.json()) as { error: { code: string } }).error.code).toBe('ApplicationThrottled');
       await writer.write(new TextEncoder().encode('"Slow"}'));
       await writer.close();
       expect((await first).status).toBe(201);

@@ -331,3 +331,23 @@ describe('Pipeliner connector', () => {
     });
   });
 });
+
+describe('Pipeliner app harness', () => {
+  it('gives accounts the connector reaches, and acts on them as a user would', async () => {
+    const { startPipelinerHarness } = await import('../support/apps/pipeliner');
+    const h = await startPipelinerHarness();
+    try {
+      const account = await h.account('harness');
+      const id = await h.createContact(account, { firstName: 'Ida', lastName: 'Harness', email: 'Ida@Harness.example', company: 'Acme' });
+      await h.updateContact(account, id, { jobTitle: 'Buyer' });
+      expect(await h.listContacts(account)).toEqual([
+        { id, firstName: 'Ida', lastName: 'Harness', emails: ['ida@harness.example'], company: 'Acme', jobTitle: 'Buyer' },
+      ]);
+      const connector = pipelinerApp.connect({ credentials: account.side.credentials, scope: account.side.scope });
+      const page = await connector.listPage(null, 10);
+      expect(page.records.map((r) => r.fields.position)).toEqual(['Buyer']);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -14,7 +14,7 @@ export async function startPipedriveHarness(): Promise<AppHarness> {
     app: 'pipedrive',
     async account(name) {
       const company = `${name.replace(/[^A-Za-z0-9 -]/g, '')}-${++counter}`;
-      const created = sandbox.addCompany(company, { adminEmail: `admin@${company.toLowerCase()}.pipedrive.test` });
+      const created = sandbox.addCompany(company, { adminEmail: `admin@${company.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.pipedrive.test` });
       companies.set(created.apiToken, company);
       return { side: { app: 'pipedrive', credentials: { apiToken: created.apiToken }, scope: { baseUrl: sandbox.url } } };
     },
