@@ -24,6 +24,8 @@ export interface StackOptions {
   pageSize?: number;
   planBatchSize?: number;
   database?: Database;
+  /** another Temporal server than the suite's shared (headless) one, e.g. one with its UI */
+  temporalAddress?: string;
 }
 
 export interface Stack {
@@ -74,7 +76,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
   }
-  const temporalAddress = inject('temporalAddress');
+  const temporalAddress = opts.temporalAddress ?? inject('temporalAddress');
   const ownDb = opts.database ? null : await openTestDatabase('rapport_e2e');
   const db = opts.database ?? ownDb!;
   const sandbox = await startSandbox({
