@@ -5,6 +5,7 @@ import { resolveFailures, setBaselines, setLinkStates, upsertLinks } from '../db
 import { buildPlanContext } from '../sync/mapping';
 import type { Link, Operation, PlanInput } from '../sync/plan-types';
 import { planBatch } from '../sync/planner';
+import { brakeCheck, countDestructive } from '../sync/brake';
 import type { Side, Snapshot } from '../sync/types';
 import { catalogOf, loadConnectionRow, openSide, settingsOf, type ActivityDeps } from './context';
 import { describeContact } from './describe';
@@ -21,6 +22,17 @@ export interface PlanResult {
   ambiguous: number;
   /** more dirty records wait after this batch */
   remaining: boolean;
+  /** trash and delete operations this batch planned */
+  destructive: number;
+  /** set when the safety brake held the batch: nothing was recorded or queued */
+  brake: { reasons: string[] } | null;
+}
+
+export interface PlanOptions {
+  /** someone confirmed this cycle's deletions */
+  allowDestructive?: boolean;
+  /** trash and delete operations already planned in this cycle */
+  destructiveSoFar?: number;
 }
 
 type RecordRow = typeof records.$inferSelect;
@@ -126,14 +138,15 @@ export function planActivities(deps: ActivityDeps) {
 
   return {
     /** Decides the next batch of dirty records: records the links it can, and queues the writes it needs. */
-    async planNextBatch(connectionId: string, mode: PlanInput['mode']): Promise<PlanResult> {
+    async planNextBatch(connectionId: string, mode: PlanInput['mode'], options: PlanOptions = {}): Promise<PlanResult> {
       return withFailureKinds(async () => {
         const { db } = deps;
         const row = await loadConnectionRow(db, connectionId);
         if (!row) throw new Error(`connection ${connectionId} not found`);
         const sides = { a: openSide(deps, row, 'a'), b: openSide(deps, row, 'b') };
         const catalogs = { a: await catalogOf(row, 'a', sides.a), b: await catalogOf(row, 'b', sides.b) };
-        const context = buildPlanContext(settingsOf(row), { a: row.appA, b: row.appB }, catalogs);
+        const settings = settingsOf(row);
+        const context = buildPlanContext(settings, { a: row.appA, b: row.appB }, catalogs);
 
         const batch = await db
           .select()
@@ -145,12 +158,39 @@ export function planActivities(deps: ActivityDeps) {
         if (remaining) batch.pop();
         const batchId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
         if (batch.length === 0) {
-          return { batchId, planned: 0, writes: 0, linked: 0, conflicts: 0, ambiguous: 0, remaining: false };
+          return {
+            batchId,
+            planned: 0,
+            writes: 0,
+            linked: 0,
+            conflicts: 0,
+            ambiguous: 0,
+            remaining: false,
+            destructive: 0,
+            brake: null,
+          };
         }
 
         const { links: planLinks, related } = await gatherInput(db, connectionId, batch);
         const plan = planBatch({ mode, context, changed: batch.map(toSnapshot), links: planLinks, related });
         const writes = plan.ops.filter((op) => WRITE_KINDS.has(op.kind));
+        const destructive = countDestructive(plan.ops);
+        if (destructive > 0 && !options.allowDestructive) {
+          const brake = await brakeFor(db, connectionId, settings.safetyBrakeShare, plan.ops, options.destructiveSoFar ?? 0);
+          if (brake) {
+            return {
+              batchId,
+              planned: 0,
+              writes: 0,
+              linked: 0,
+              conflicts: 0,
+              ambiguous: 0,
+              remaining: true,
+              destructive,
+              brake,
+            };
+          }
+        }
         const snapshots = new Map([...batch.map(toSnapshot), ...related].map((s) => [`${s.side}:${s.id}`, s]));
 
         await db.transaction(async (tx) => {
@@ -221,8 +261,20 @@ export function planActivities(deps: ActivityDeps) {
           conflicts: plan.conflicts.length,
           ambiguous: plan.ambiguous.length,
           remaining,
+          destructive,
+          brake: null,
         };
       });
+    },
+
+    /** The brake's cancel: the deletions seen this cycle are taken for an outage, not acted on; links stay. */
+    async dropDeletions(connectionId: string): Promise<{ dropped: number }> {
+      const dropped = await deps.db
+        .update(records)
+        .set({ dirty: false })
+        .where(and(eq(records.connectionId, connectionId), eq(records.deleted, true), eq(records.dirty, true)))
+        .returning({ id: records.extId });
+      return { dropped: dropped.length };
     },
 
     /**
@@ -244,6 +296,31 @@ export function planActivities(deps: ActivityDeps) {
       return { marked: rowsOf(marked).length };
     },
   };
+}
+
+/** The safety brake: more trash or deletes in one cycle than the set share of linked contacts waits for a person. */
+async function brakeFor(
+  db: Db,
+  connectionId: string,
+  share: number,
+  ops: Operation[],
+  soFar: number,
+): Promise<{ reasons: string[] } | null> {
+  const [{ linked }] = await db
+    .select({ linked: sql<number>`count(*)::int` })
+    .from(links)
+    .where(and(eq(links.connectionId, connectionId), eq(links.state, 'active')));
+  const verdict = brakeCheck({
+    linkedCount: linked,
+    ops,
+    share,
+    previousCounts: { a: 0, b: 0 },
+    currentCounts: { a: 0, b: 0 },
+  });
+  const total = soFar + verdict.destructive;
+  if (total <= share * linked) return null;
+  const pct = Math.round(share * 1000) / 10;
+  return { reasons: [`the cycle would trash or delete ${total} of ${linked} linked contacts (more than ${pct}%)`] };
 }
 
 /** Operations that change only the engine's memory are recorded at planning time, set-based. */

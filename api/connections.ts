@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { caseInput } from '../activities/failure-cases';
-import { failures } from '../db/schema';
+import { failures, records } from '../db/schema';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -286,7 +286,7 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
     res.status(204).end();
   });
 
-  for (const action of ['pause', 'resume'] as const) {
+  for (const action of ['pause', 'resume', 'confirm', 'cancel'] as const) {
     router.post(`/connections/:id/${action}`, async (req, res) => {
       const { workspaceId } = authOf(res);
       const row = await load(res, req.params.id);
@@ -299,8 +299,21 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
 
   router.post('/connections/:id/sync', async (req, res) => {
     const row = await load(res, req.params.id);
-    await drive(row.id, 'sync', () => control.syncNow(row.id));
-    res.status(202).json({ accepted: true });
+    const { cycle } = await drive(row.id, 'sync', () => control.syncNow(row.id));
+    res.status(202).json({ accepted: true, cycle });
+  });
+
+  // Settings apply to contacts as they change; this applies them to every contact now. Marking all dirty is
+  // enough: the planner writes only what differs, and new mapping pairs have no baseline yet, so they fill.
+  router.post('/connections/:id/resync', async (req, res) => {
+    const row = await load(res, req.params.id);
+    const marked = await db
+      .update(records)
+      .set({ dirty: true })
+      .where(and(eq(records.connectionId, row.id), eq(records.deleted, false)))
+      .returning({ id: records.extId });
+    const { cycle } = await drive(row.id, 'resync', () => control.syncNow(row.id));
+    res.status(202).json({ accepted: true, cycle, contacts: marked.length });
   });
 
   // A replay runs in the contact's failure case (the same execution ops see in the Temporal UI), so the

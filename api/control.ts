@@ -8,7 +8,10 @@ export interface ConnectionControlPort {
   start(connectionId: string): Promise<void>;
   pause(connectionId: string): Promise<ConnectionStatus>;
   resume(connectionId: string): Promise<ConnectionStatus>;
-  syncNow(connectionId: string): Promise<void>;
+  syncNow(connectionId: string): Promise<{ cycle: number }>;
+  /** The safety brake's answers. */
+  confirm(connectionId: string): Promise<ConnectionStatus>;
+  cancel(connectionId: string): Promise<ConnectionStatus>;
   settingsChanged(connectionId: string): Promise<void>;
   /** null when no workflow runs for the connection */
   status(connectionId: string): Promise<ConnectionStatus | null>;

@@ -4,7 +4,6 @@ import type { AppDefinition } from '../connectors/types';
 import { activityPaths } from './activity';
 import { healthPaths } from './health';
 import {
-  acceptedSchema,
   appListSchema,
   connectionListSchema,
   connectionSchema,
@@ -21,6 +20,9 @@ const failureParamsSchema = z.object({
   id: z.string().openapi({ description: 'Connection id' }),
   failureId: z.string().openapi({ description: 'Failure id, from GET /connections/{id}/health' }),
 });
+const syncAcceptedSchema = z
+  .object({ accepted: z.literal(true), cycle: z.number().openapi({ description: 'The number of the cycle started' }) })
+  .openapi('SyncAccepted');
 const retryAcceptedSchema = z
   .object({ accepted: z.literal(true), workflowIds: z.array(z.string()) })
   .openapi('RetryAccepted');
@@ -176,10 +178,40 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     method: 'post',
     path: '/connections/{id}/sync',
     summary: 'Run a cycle now',
+    description:
+      'Returns once the cycle has started, with its number. Its outcome appears in GET /connections/{id} as `status.lastCycle` once `status.lastCycle.cycle` reaches that number. Refused (409) during the initial sync and while paused.',
     tags: ['connections'],
     request: { params: idParamsSchema },
-    responses: { 202: json(acceptedSchema, 'The workflow was signalled'), ...authErrors, ...notFound, ...workflowErrors },
+    responses: { 202: json(syncAcceptedSchema, 'The cycle has started'), ...authErrors, ...notFound, ...workflowErrors },
   });
+  route({
+    method: 'post',
+    path: '/connections/{id}/resync',
+    summary: 'Resync all: apply the current settings to every contact now',
+    description:
+      'Settings changes apply to contacts as they change; this backfills them at once (new mapping pairs fill, rules are re-judged). Only what differs is written.',
+    tags: ['connections'],
+    request: { params: idParamsSchema },
+    responses: {
+      202: json(syncAcceptedSchema.extend({ contacts: z.number() }), 'The cycle has started'),
+      ...authErrors,
+      ...notFound,
+      ...workflowErrors,
+    },
+  });
+  for (const [action, summary] of [
+    ['confirm', 'Let the deletions held by the safety brake go through'],
+    ['cancel', 'Drop the deletions held by the safety brake (links are kept)'],
+  ] as const) {
+    route({
+      method: 'post',
+      path: `/connections/{id}/${action}`,
+      summary,
+      tags: ['connections'],
+      request: { params: idParamsSchema },
+      responses: { 200: json(connectionStatusSchema, 'The status after the answer'), ...authErrors, ...notFound, ...workflowErrors },
+    });
+  }
   route({
     method: 'post',
     path: '/connections/{id}/failures/{failureId}/retry',

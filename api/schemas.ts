@@ -133,6 +133,24 @@ export const connectionStatusSchema = z
     lastCycleAt: z.string().nullable(),
     nextCycleAt: z.string().nullable(),
     lastError: z.string().nullable(),
+    brake: z
+      .object({ reasons: z.array(z.string()) })
+      .nullable()
+      .openapi({ description: 'Why the safety brake holds the connection in needs-confirmation' }),
+    currentCycle: z.number().nullable().openapi({ description: 'The cycle in progress, if any' }),
+    lastCycle: z
+      .object({
+        cycle: z.number(),
+        startedAt: z.string(),
+        finishedAt: z.string(),
+        created: sideCountsSchema,
+        updated: sideCountsSchema,
+        deleted: sideCountsSchema,
+        failed: z.number(),
+        conflicts: z.number(),
+      })
+      .nullable()
+      .openapi({ description: 'What the last finished cycle did' }),
     counts: z.object({
       scanned: sideCountsSchema,
       total: z.object({ a: z.number().nullable(), b: z.number().nullable() }),

@@ -224,7 +224,7 @@ async function latencyRun(
       fromAlpha ? beta : alpha,
       contactId,
       value,
-      mode === 'sync-now' ? () => app.control.syncNow(id) : async () => {},
+      mode === 'sync-now' ? async () => void (await app.control.syncNow(id)) : async () => {},
       60_000,
     );
     if (ms === null) timeouts++;

@@ -6,7 +6,9 @@ import {
   settingsChangedSignal,
   statusQuery,
   stopUpdate,
-  syncNowSignal,
+  syncNowUpdate,
+  confirmUpdate,
+  cancelUpdate,
   type ConnectionStatus,
   type FailureCaseInput,
 } from './messages';
@@ -49,8 +51,17 @@ export class ConnectionControl {
     return this.handle(connectionId).executeUpdate(resumeUpdate);
   }
 
-  async syncNow(connectionId: string): Promise<void> {
-    await this.handle(connectionId).signal(syncNowSignal);
+  /** Returns once the cycle has started, with its number; status.lastCycle reports it when done. */
+  syncNow(connectionId: string): Promise<{ cycle: number }> {
+    return this.handle(connectionId).executeUpdate(syncNowUpdate);
+  }
+
+  confirm(connectionId: string): Promise<ConnectionStatus> {
+    return this.handle(connectionId).executeUpdate(confirmUpdate);
+  }
+
+  cancel(connectionId: string): Promise<ConnectionStatus> {
+    return this.handle(connectionId).executeUpdate(cancelUpdate);
   }
 
   async settingsChanged(connectionId: string): Promise<void> {

@@ -20,8 +20,12 @@ import {
   statusQuery,
   stopUpdate,
   syncNowSignal,
+  cancelUpdate,
+  confirmUpdate,
+  syncNowUpdate,
   type ConnectionCounts,
   type ConnectionStatus,
+  type CycleResult,
   type Phase,
 } from './messages';
 import { syncPhaseKey } from './search-attributes';
@@ -50,6 +54,12 @@ export interface ConnectionState {
   cycles: number;
   lastCycleAt: string | null;
   lastError: string | null;
+  brake: { reasons: string[] } | null;
+  /** a person confirmed the held deletions: the rest of this cycle may trash and delete */
+  allowDestructive: boolean;
+  lastCycle: CycleResult | null;
+  /** a cycle that a continue-as-new interrupted: the next run finishes it first */
+  cycleInProgress: { cycle: number; startedAt: string; before: ConnectionCounts } | null;
   counts: ConnectionCounts;
 }
 
@@ -95,6 +105,10 @@ function initialState(): ConnectionState {
     cycles: 0,
     lastCycleAt: null,
     lastError: null,
+    brake: null,
+    allowDestructive: false,
+    lastCycle: null,
+    cycleInProgress: null,
     counts: emptyCounts(),
   };
 }
@@ -105,13 +119,14 @@ function initialState(): ConnectionState {
  */
 export async function connectionWorkflow(input: ConnectionInput): Promise<void> {
   const { connectionId } = input;
-  const state: ConnectionState = input.state ?? initialState();
+  // Runs continued from older code may lack newer fields: defaults fill them.
+  const state: ConnectionState = input.state ? { ...initialState(), ...input.state } : initialState();
   let busy = false;
   /** a whole cycle or the initial sync, from its first read to its last write */
   let syncing = false;
   let stopRequested = false;
   let settingsDirty = input.state === undefined;
-  let nextCycleAt: string | null = null;
+  let brakeDecision: 'confirm' | 'cancel' | null = null;
 
   const status = (): ConnectionStatus => ({
     connectionId,
@@ -120,8 +135,11 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     syncing,
     cycles: state.cycles,
     lastCycleAt: state.lastCycleAt,
-    nextCycleAt: state.paused ? null : nextCycleAt,
+    nextCycleAt: state.paused || state.phase !== 'running' ? null : nextCycleAt(),
     lastError: state.lastError,
+    brake: state.brake,
+    currentCycle: state.cycleInProgress?.cycle ?? null,
+    lastCycle: state.lastCycle,
     counts: state.counts,
   });
 
@@ -157,6 +175,39 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
   setHandler(syncNowSignal, () => void (state.syncRequested = true), {
     description: 'Run an incremental cycle at once.',
   });
+  setHandler(
+    syncNowUpdate,
+    async () => {
+      const after = state.cycles;
+      state.syncRequested = true;
+      // Started means: a cycle numbered after the ones finished when asked is under way (or done).
+      await condition(() => (state.cycleInProgress?.cycle ?? 0) > after || state.cycles > after || stopRequested);
+      return { cycle: after + 1 };
+    },
+    {
+      description: 'Run a cycle at once; returns when it has started, with its number (its result shows in status).',
+      validator: () => {
+        if (state.phase === 'initial-scan') throw new Error('the initial sync is still running');
+        if (state.paused) throw new Error('the connection is paused');
+      },
+    },
+  );
+  const decide = (decision: 'confirm' | 'cancel') => async () => {
+    brakeDecision = decision;
+    await condition(() => state.brake === null || stopRequested);
+    return status();
+  };
+  const onlyWhenHeld = () => {
+    if (!state.brake) throw new Error('nothing waits for confirmation');
+  };
+  setHandler(confirmUpdate, decide('confirm'), {
+    description: 'Let the deletions the safety brake held go through.',
+    validator: onlyWhenHeld,
+  });
+  setHandler(cancelUpdate, decide('cancel'), {
+    description: 'Drop the deletions the safety brake held; links are kept.',
+    validator: onlyWhenHeld,
+  });
   setHandler(settingsChangedSignal, () => void (settingsDirty = true), {
     description: 'Re-read the connection settings (and credentials) from the database.',
   });
@@ -167,6 +218,14 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     upsertSearchAttributes([{ key: syncPhaseKey, value: phase }]);
     await quick.setConnectionState(connectionId, phase);
   }
+
+  /** When the next cycle is due: a poll interval after the last one (none yet: now). */
+  const nextCycleAt = (): string | null =>
+    state.lastCycleAt ? new Date(Date.parse(state.lastCycleAt) + state.pollIntervalSeconds * 1000).toISOString() : null;
+  const nextCycleDue = (): number => {
+    const at = nextCycleAt();
+    return at ? Date.parse(at) - Date.now() : 0;
+  };
 
   /** Runs one step of I/O, unless a pause or stop came first. */
   async function step<T>(fn: () => Promise<T>): Promise<T | undefined> {
@@ -242,9 +301,16 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
   async function reconcile(mode: 'initial' | 'incremental'): Promise<void> {
     let remaining = true;
     let rechecked = false;
+    let destructiveSoFar = 0;
     while (remaining && !stopRequested) {
-      const plan: PlanResult | undefined = await step(() => io.planNextBatch(connectionId, mode));
+      const options = { allowDestructive: state.allowDestructive, destructiveSoFar };
+      const plan: PlanResult | undefined = await step(() => io.planNextBatch(connectionId, mode, options));
       if (!plan) return;
+      if (plan.brake) {
+        await waitForConfirmation(plan.brake);
+        continue;
+      }
+      destructiveSoFar += plan.destructive;
       state.counts.matched += plan.linked;
       state.counts.conflicts += plan.conflicts;
       if (plan.writes > 0) {
@@ -270,6 +336,21 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     }
   }
 
+  /** The safety brake: nothing is written until a person confirms or cancels the deletions. */
+  async function waitForConfirmation(brake: { reasons: string[] }): Promise<void> {
+    state.brake = brake;
+    state.phase = 'needs-confirmation';
+    brakeDecision = null;
+    log.warn('safety brake: waiting for confirmation', { connectionId, reasons: brake.reasons });
+    await mirrorPhase();
+    await condition(() => brakeDecision !== null || stopRequested);
+    if (brakeDecision === 'confirm') state.allowDestructive = true;
+    if (brakeDecision === 'cancel') await step(() => io.dropDeletions(connectionId));
+    state.brake = null;
+    state.phase = 'running';
+    await mirrorPhase();
+  }
+
   /** Failed contacts get a case of their own in Temporal; the connection never waits on one. */
   async function updateFailureCases(): Promise<void> {
     await step(() => quick.syncFailureCases(connectionId));
@@ -281,18 +362,38 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     await reconcile('initial');
     if (stopRequested) return;
     await updateFailureCases();
+    // No lastCycleAt yet: the first cycle follows at once, to pick up what changed during the scan.
     state.phase = 'running';
-    state.lastCycleAt = new Date().toISOString();
     await mirrorPhase();
   }
 
   async function cycle(): Promise<void> {
     state.syncRequested = false;
+    const current = (state.cycleInProgress ??= {
+      cycle: state.cycles + 1,
+      startedAt: new Date().toISOString(),
+      before: JSON.parse(JSON.stringify(state.counts)) as ConnectionCounts,
+    });
     for (const side of SIDES) await fetchSide(side);
     await reconcile('incremental');
     await updateFailureCases();
-    state.cycles++;
+    if (stopRequested) return;
+    state.allowDestructive = false;
+    state.cycles = current.cycle;
     state.lastCycleAt = new Date().toISOString();
+    const { before } = current;
+    const diff = (now: { a: number; b: number }, then: { a: number; b: number }) => ({ a: now.a - then.a, b: now.b - then.b });
+    state.lastCycle = {
+      cycle: current.cycle,
+      startedAt: current.startedAt,
+      finishedAt: state.lastCycleAt,
+      created: diff(state.counts.created, before.created),
+      updated: diff(state.counts.updated, before.updated),
+      deleted: diff(state.counts.deleted, before.deleted),
+      failed: state.counts.failed - before.failed,
+      conflicts: state.counts.conflicts - before.conflicts,
+    };
+    state.cycleInProgress = null;
   }
 
   async function continueAsNewIfSuggested(): Promise<void> {
@@ -332,19 +433,18 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
       if (!stopRequested) await mirrorPhase();
       continue;
     }
-    syncing = true;
     if (state.phase === 'initial-scan') {
+      syncing = true;
       await guarded(initialSync).finally(() => void (syncing = false));
     } else {
-      await guarded(cycle).finally(() => void (syncing = false));
-      if (state.phase === 'running') {
-        nextCycleAt = new Date(Date.now() + state.pollIntervalSeconds * 1000).toISOString();
-        await condition(
-          () => state.syncRequested || stopRequested || settingsDirty || state.paused,
-          state.pollIntervalSeconds * 1000,
-        );
-        nextCycleAt = null;
+      // The next cycle's time is state, so a run that continued as new keeps the rhythm instead of cycling at once.
+      const due = state.cycleInProgress ? 0 : nextCycleDue();
+      if (due > 0) {
+        await condition(() => state.syncRequested || stopRequested || settingsDirty || state.paused, due);
+        if (!state.syncRequested && nextCycleDue() > 0) continue;
       }
+      syncing = true;
+      await guarded(cycle).finally(() => void (syncing = false));
     }
     await continueAsNewIfSuggested();
   }

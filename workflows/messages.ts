@@ -30,7 +30,24 @@ export interface ConnectionStatus {
   lastCycleAt: string | null;
   nextCycleAt: string | null;
   lastError: string | null;
+  /** why the connection waits in needs-confirmation (the safety brake), else null */
+  brake: { reasons: string[] } | null;
+  /** the number of the cycle in progress, else null */
+  currentCycle: number | null;
+  /** what the last finished cycle did */
+  lastCycle: CycleResult | null;
   counts: ConnectionCounts;
+}
+
+export interface CycleResult {
+  cycle: number;
+  startedAt: string;
+  finishedAt: string;
+  created: SideCounts;
+  updated: SideCounts;
+  deleted: SideCounts;
+  failed: number;
+  conflicts: number;
 }
 
 /** Updates, not signals: the caller learns that the workflow took the pause before any further write. */
@@ -38,11 +55,16 @@ export const pauseUpdate = defineUpdate<ConnectionStatus>('pause');
 export const resumeUpdate = defineUpdate<ConnectionStatus>('resume');
 /** A signal, so ops can send it from the Temporal UI or CLI with no input. */
 export const syncNowSignal = defineSignal('syncNow');
+/** For the API: returns once the requested cycle has started, with its number; its result shows in status. */
+export const syncNowUpdate = defineUpdate<{ cycle: number }>('syncNowAndStart');
 /** Settings live in the database; this only tells the workflow to re-read them. */
 export const settingsChangedSignal = defineSignal('settingsChanged');
 /** Ends the workflow after the step in progress; records are kept. */
 export const stopUpdate = defineUpdate<ConnectionStatus>('stop');
 export const statusQuery = defineQuery<ConnectionStatus>('status');
+/** The safety brake held a cycle: confirm lets its deletions through, cancel drops them (links are kept). */
+export const confirmUpdate = defineUpdate<ConnectionStatus>('confirm');
+export const cancelUpdate = defineUpdate<ConnectionStatus>('cancel');
 
 // --- failure cases: one workflow execution per contact that does not sync ---
 

@@ -89,7 +89,8 @@ interface BookState {
 }
 
 async function readBook(r: Radicale, slug: string): Promise<BookState> {
-  const client = new CardDavClient(USER, PASSWORD, 120_000);
+  // Radicale's first look at thousands of new files (parsing each into its cache) takes minutes.
+  const client = new CardDavClient(USER, PASSWORD, 1_800_000);
   const url = `${r.url}/${USER}/${slug}/`;
   const listing = await client.propfind(url, { 'd:getetag': {} }, '1');
   const hrefs = listing.map((x) => String(x.href ?? '')).filter((h) => h && !h.endsWith('/'));
@@ -120,7 +121,7 @@ async function serverWith(root: string, cards: { a: Card[]; b: Card[] }, extra: 
   for (const slug of extra) r.writeAddressBook(USER, slug, [], slug);
   // Radicale parses every new file once and caches it, and computes a book's first sync-token by hashing every
   // card (seconds for thousands): both tools should meet a warm server.
-  const client = new CardDavClient(USER, PASSWORD, 600_000);
+  const client = new CardDavClient(USER, PASSWORD, 1_800_000);
   for (const slug of ['a', 'b']) {
     await readBook(r, slug);
     await client.propfind(`${r.url}/${USER}/${slug}/`, { 'd:sync-token': {} }, '0');
@@ -332,6 +333,8 @@ export async function runCardDavBench(opts: CardDavBenchOptions = {}): Promise<R
       samePeopleInB: `${agreeing(tools.rapport.b, tools.vdirsyncer.b)} of ${tools.rapport.b.count}`,
     };
 
+    log(`(a)+(b) ${JSON.stringify({ initial: figures.initial, edits: figures.edits, endState: figures.endState, toolsAgree: figures.toolsAgree })}`);
+
     // The shared people with different UIDs: matched by email (Rapport) or not at all (vdirsyncer).
     {
       const other = books(UID_N, false);
@@ -358,6 +361,7 @@ export async function runCardDavBench(opts: CardDavBenchOptions = {}): Promise<R
       }
       result.expectedPerBook = UID_N + Math.floor(UID_N / 2) + (UID_N % 2);
       figures.differentUids = result;
+      log(`different UIDs ${JSON.stringify(result)}`);
     }
 
     // (c) a cycle with nothing changed, on two identical books written straight into Radicale's storage.
@@ -387,6 +391,7 @@ export async function runCardDavBench(opts: CardDavBenchOptions = {}): Promise<R
         await release(r);
       }
       figures.quiet = quiet;
+      log(`(c) ${JSON.stringify(quiet)}`);
     }
     printTable(figures);
     return figures;

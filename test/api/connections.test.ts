@@ -378,7 +378,7 @@ describe('pause, resume, sync', () => {
 
     const sync = await server.request('POST', `/connections/${id}/sync`, { key: keyOne });
     expect(sync.status).toBe(202);
-    expect(sync.body).toEqual({ accepted: true });
+    expect(sync.body).toEqual({ accepted: true, cycle: 4 });
     expect(control.calls.filter((c) => c.method !== 'status').map((c) => c.method)).toEqual(['start', 'pause', 'resume', 'syncNow']);
   });
 

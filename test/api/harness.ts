@@ -23,6 +23,9 @@ export function statusFor(connectionId: string, phase: Phase): ConnectionStatus 
     lastCycleAt: '2024-01-01T00:00:00.000Z',
     nextCycleAt: null,
     lastError: null,
+    brake: null,
+    currentCycle: null,
+    lastCycle: null,
     counts: {
       scanned: { a: 1, b: 2 },
       total: { a: 1, b: null },
@@ -73,6 +76,15 @@ export class RecordingControl implements ConnectionControlPort {
   }
   async syncNow(id: string) {
     this.record('syncNow', id);
+    return { cycle: 4 };
+  }
+  async confirm(id: string) {
+    this.record('confirm', id);
+    return statusFor(id, 'running');
+  }
+  async cancel(id: string) {
+    this.record('cancel', id);
+    return statusFor(id, 'running');
   }
   async settingsChanged(id: string) {
     this.record('settingsChanged', id);

@@ -77,6 +77,9 @@ describe('GET /openapi.json', () => {
         'GET /connections/{id}/conflicts',
         'POST /connections/{id}/failures/{failureId}/retry',
         'POST /connections/{id}/failures/retry-all',
+        'POST /connections/{id}/confirm',
+        'POST /connections/{id}/resync',
+        'POST /connections/{id}/cancel',
       ].sort(),
     );
   });

@@ -75,7 +75,7 @@ describe('startApi', () => {
       override async syncNow(id: string) {
         entered();
         await gate;
-        await super.syncNow(id);
+        return super.syncNow(id);
       }
     }
     const control = new SlowControl();
