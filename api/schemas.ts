@@ -227,6 +227,9 @@ export const appInfoSchema = z
     fields: z.array(fieldDefSchema),
     credentials: z.array(z.string()).openapi({ description: 'Names of the credential fields (values are secret)' }),
     scope: z.record(z.string(), z.unknown()).openapi({ description: 'JSON Schema of the scope object' }),
+    defaultMappings: z
+      .record(z.string(), z.array(z.object({ a: z.string(), b: z.string(), direction: z.string() })))
+      .openapi({ description: "Per other app id: the default field pairs of a connection (this app's fields as `a`)" }),
   })
   .openapi('App');
 

@@ -28,7 +28,7 @@ import {
   type CycleResult,
   type Phase,
 } from './messages';
-import { syncPhaseKey } from './search-attributes';
+import { contactsMatchedKey, contactsScannedKey, syncPhaseKey } from './search-attributes';
 
 type Side = 'a' | 'b';
 const SIDES: Side[] = ['a', 'b'];
@@ -40,6 +40,7 @@ interface ScanProgress {
   done: boolean;
   /** the change feed position taken before the scan started */
   feedCursor: string | null;
+  pages?: number;
 }
 
 /** Everything the connection remembers between runs: cursors and counts, never contacts. */
@@ -213,9 +214,18 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
   });
   setHandler(statusQuery, status, { description: 'Phase, counts, last and next cycle.' });
 
+  /** Scan progress for the Temporal UI's list; every few pages, so the history stays small. */
+  function showProgress(): void {
+    upsertSearchAttributes([
+      { key: contactsScannedKey, value: state.counts.scanned.a + state.counts.scanned.b },
+      { key: contactsMatchedKey, value: state.counts.matched },
+    ]);
+  }
+
   async function mirrorPhase(): Promise<void> {
     const phase = state.paused ? 'paused' : state.phase;
     upsertSearchAttributes([{ key: syncPhaseKey, value: phase }]);
+    showProgress();
     await quick.setConnectionState(connectionId, phase);
   }
 
@@ -266,6 +276,8 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
       if (page.total !== null) state.counts.total[side] = page.total;
       scan.cursor = page.nextCursor;
       scan.done = page.nextCursor === null;
+      scan.pages = (scan.pages ?? 0) + 1;
+      if (state.phase === 'initial-scan' && (scan.done || scan.pages % 10 === 0)) showProgress();
       await continueAsNewIfSuggested();
     }
     if (scan.done) {

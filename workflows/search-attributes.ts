@@ -6,4 +6,15 @@ export const syncPhaseKey = defineSearchAttributeKey('SyncPhase', SearchAttribut
 export const failureKindKey = defineSearchAttributeKey('FailureKind', SearchAttributeType.KEYWORD);
 export const contactAppKey = defineSearchAttributeKey('ContactApp', SearchAttributeType.KEYWORD);
 
-export const searchAttributes = [connectionIdKey, syncPhaseKey, failureKindKey, contactAppKey];
+/** Progress of the initial scan, both sides together, so ops can sort and filter scanning connections. */
+export const contactsScannedKey = defineSearchAttributeKey('ContactsScanned', SearchAttributeType.INT);
+export const contactsMatchedKey = defineSearchAttributeKey('ContactsMatched', SearchAttributeType.INT);
+
+export const searchAttributes = [
+  connectionIdKey,
+  syncPhaseKey,
+  failureKindKey,
+  contactAppKey,
+  contactsScannedKey,
+  contactsMatchedKey,
+];

@@ -403,6 +403,11 @@ describe('catalog, health and unknown routes', () => {
     expect(sandbox.capabilities).toHaveProperty('incremental');
     expect(sandbox.fields.length).toBeGreaterThan(0);
     expect(sandbox.scope).toMatchObject({ type: 'object', properties: { baseUrl: expect.any(Object), instance: expect.any(Object) } });
+    // Default mappings to every app of the catalog, the ones a new connection would use.
+    expect(Object.keys(sandbox.defaultMappings).sort()).toEqual(res.body.apps.map((a: { id: string }) => a.id).sort());
+    expect(sandbox.defaultMappings.sandbox).toContainEqual({ a: 'email_1', b: 'email_1', direction: 'two-way' });
+    const outlook = res.body.apps.find((a: { id: string }) => a.id === 'outlook');
+    expect(outlook.defaultMappings.pipeliner).toContainEqual(expect.objectContaining({ a: 'emailAddresses[0]' }));
   });
 
   it('answers /healthz and /readyz without a key', async () => {
