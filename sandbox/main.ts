@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { startSandbox } from './server';
+import { closeOnSignals, fail, launcherArgs, portOf } from './shared/launcher';
 import type { InstanceConfig } from './types';
 
 // Runs the Sandbox app on its own:
@@ -9,42 +9,29 @@ import type { InstanceConfig } from './types';
 
 const usage = 'usage: sandbox/main.ts [--port 4010] [--host 127.0.0.1] [--data DIR] [--instance name:token]... [--seed name:count[:start]]...';
 
-function fail(message: string): never {
-  console.error(`${message}\n${usage}`);
-  process.exit(2);
-}
-
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '4010' },
-    host: { type: 'string', default: '127.0.0.1' },
-    data: { type: 'string' },
-    instance: { type: 'string', multiple: true, default: [] },
-    seed: { type: 'string', multiple: true, default: [] },
-    help: { type: 'boolean', short: 'h' },
-  },
+const values = launcherArgs(usage, {
+  port: { type: 'string', default: '4010' },
+  host: { type: 'string', default: '127.0.0.1' },
+  data: { type: 'string' },
+  instance: { type: 'string', multiple: true, default: [] },
+  seed: { type: 'string', multiple: true, default: [] },
 });
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
 
 const instances: Record<string, InstanceConfig> = {};
 for (const spec of values.instance) {
   const at = spec.indexOf(':');
-  if (at <= 0 || at === spec.length - 1) fail(`--instance ${JSON.stringify(spec)} is not name:token`);
+  if (at <= 0 || at === spec.length - 1) fail(usage, `--instance ${JSON.stringify(spec)} is not name:token`);
   instances[spec.slice(0, at)] = { token: spec.slice(at + 1) };
 }
 
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`--port ${values.port} is not a port number`);
+const port = portOf(values.port, usage);
 
 const sandbox = await startSandbox({ port, host: values.host, dataDir: values.data, instances });
 
 for (const spec of values.seed) {
   const [name, count, start] = spec.split(':');
   const instance = sandbox.instances().find((i) => i.name === name);
-  if (!instance || !Number.isInteger(Number(count))) fail(`--seed ${JSON.stringify(spec)}: unknown instance or bad count`);
+  if (!instance || !Number.isInteger(Number(count))) fail(usage, `--seed ${JSON.stringify(spec)}: unknown instance or bad count`);
   if (instance.count() === 0) {
     instance.seed({ count: Number(count), start: start === undefined ? undefined : Number(start) });
   }
@@ -58,17 +45,4 @@ if (sandbox.instances().length === 0) {
   console.log('  no instances yet: create one with PUT /<name>/_admin/config and "Authorization: Bearer <token>"');
 }
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    sandbox.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('sandbox: shutdown failed', err);
-        process.exit(1);
-      },
-    );
-  });
-}
+closeOnSignals(sandbox, 'sandbox');

@@ -1,5 +1,5 @@
-import { parseRetryAfter } from '../sandbox/client';
-import { AuthError, ConnectorError, TransientError } from '../errors';
+import { AuthError, TransientError } from '../errors';
+import { parseRetryAfter, sendJson } from '../http';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to the People API through an OAuth2 session (which refreshes the access token on expiry and on a 401,
@@ -7,7 +7,7 @@ import type { OAuth2Session } from '../oauth2';
 // network failures are transient, a token without the contacts scope is an auth failure. Every other status
 // goes back to the caller, which knows whether a 400 is a stale etag, an expired sync token or a bad value.
 //
-// No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/sandbox).
+// No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/http.ts).
 // Messages name the method and path only, never the token or the full URL.
 
 export interface GoogleErrorBody {
@@ -66,30 +66,14 @@ export class GoogleClient {
       for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(v));
     }
     const what = `Google ${method} ${path}`;
-    let response: Response;
-    try {
-      response = await this.session.fetch(url.toString(), {
-        method,
-        headers: { accept: 'application/json', ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      if (err instanceof ConnectorError) throw err;
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
-      throw new TransientError(`${what} failed: ${reason}`);
-    }
-
-    const text = await response.text().catch(() => '');
-    let body: unknown = null;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
-      }
-    }
-    const { status } = response;
+    const response = await sendJson(url, {
+      method,
+      body: options.body,
+      timeoutMs: this.timeoutMs,
+      what,
+      fetchImpl: this.session.fetch.bind(this.session),
+    });
+    const { status, body } = response;
     const reason = googleReason(body);
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
     if (status === 429 || (status === 403 && (reason === 'RATE_LIMIT_EXCEEDED' || reason === 'rateLimitExceeded'))) {

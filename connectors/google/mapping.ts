@@ -1,4 +1,5 @@
 import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
+import { MappingError } from '../mapping';
 
 // Between the People API's Person resource and the flat records the engine works with. The wire shape is
 // declared here, not imported from sandbox/, as for any third-party API.
@@ -7,6 +8,8 @@ import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
 // birthday and biography; emails by position (five slots); phones by type. Writes rebuild each touched list
 // from the current person so that what the engine does not map (a sixth email, a pager number, a second
 // address, a label's metadata) stays as it was.
+
+export { MappingError };
 
 export type Item = Record<string, unknown>;
 
@@ -83,16 +86,6 @@ export interface GroupContext {
   scopeGroupId: string;
   /** The name of a user group by id; undefined for system groups and unknown ids. */
   userGroupName(id: string): string | undefined;
-}
-
-/** A value the People API cannot hold in that field; reported as a per-contact failure, never thrown from write(). */
-export class MappingError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super(message);
-  }
 }
 
 const blank = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);

@@ -1,4 +1,5 @@
-import { AuthError, ConfigError, ConnectorError, TransientError } from '../errors';
+import { AuthError, ConfigError, TransientError } from '../errors';
+import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to Microsoft Graph for one mailbox. Whole-request failures become typed errors here (401 after one
@@ -14,11 +15,7 @@ export interface GraphErrorBody {
   error?: { code?: string; message?: string; innerError?: Record<string, unknown> };
 }
 
-export interface Reply<T> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { Reply } from '../http';
 
 export interface BatchRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -37,15 +34,6 @@ export interface BatchResponse {
 /** Graph's JSON batching limit. */
 export const MAX_BATCH = 20;
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-/** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
-export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 export const graphMessage = (body: unknown, fallback: string): string =>
   (body as GraphErrorBody | null)?.error?.message || fallback;
@@ -83,39 +71,17 @@ export class GraphClient {
     const isLink = /^https?:\/\//.test(target);
     if (isLink && !this.ownsLink(target)) throw new ConfigError('a paging link points outside the configured Graph base URL');
     const url = new URL(isLink ? target : this.root + target);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
-    }
+    withQuery(url, options.query);
     const what = `Graph ${method} ${isLink ? url.pathname.replace(/^.*?(\/me\/)/, '$1') : target}`;
-    let response: Response;
-    try {
-      response = await this.session.fetch(url.toString(), {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...options.headers,
-        },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      // The session's own verdicts (a refused refresh, an unreachable token endpoint) already carry their kind.
-      if (err instanceof ConnectorError) throw err;
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
-      throw new TransientError(`${what} failed: ${reason}`);
-    }
-
-    const text = await response.text().catch(() => '');
-    let body: unknown = null;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
-      }
-    }
-    const { status } = response;
+    const response = await sendJson(url, {
+      method,
+      headers: options.headers,
+      body: options.body,
+      timeoutMs: this.timeoutMs,
+      what,
+      fetchImpl: this.session.fetch.bind(this.session),
+    });
+    const { status, body } = response;
     if (status === 401) {
       throw new AuthError(`${what}: Microsoft Graph rejected the access token (${graphMessage(body, 'unauthorized')})`, status, graphCode(body));
     }

@@ -1,4 +1,5 @@
 import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
+import { MappingError, asList } from '../mapping';
 
 // Between Microsoft Graph's contact JSON and the flat records the engine works with. The wire shape is declared
 // here rather than imported from sandbox/graph, as it would be for any third-party API.
@@ -7,6 +8,8 @@ import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
 // mapping sees the names the Graph documentation uses. Slots follow the usual Outlook sync layout: three email
 // addresses, two business phones (the second one standing for "other"), one mobile, one home phone and the
 // business address.
+
+export { MappingError };
 
 export interface GraphEmail {
   name?: string | null;
@@ -83,16 +86,6 @@ export const outlookFields: FieldDef[] = [
 
 const KNOWN_KEYS = new Set(outlookFields.map((f) => f.key));
 
-/** A value the app cannot hold in that field; reported as a per-contact failure, never thrown from write(). */
-export class MappingError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super(message);
-  }
-}
-
 const blank = (value: string | null | undefined): string | null =>
   value === null || value === undefined || value.trim() === '' ? null : value;
 
@@ -116,12 +109,6 @@ function asText(key: string, value: FieldValue | undefined): string | null {
   if (typeof value === 'string') return blank(value)?.trim() ?? null;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   throw new MappingError(`${key} takes a single value, not a list`, key);
-}
-
-function asCategories(value: FieldValue): string[] {
-  if (value === null) return [];
-  const list = Array.isArray(value) ? value : String(value).split(',');
-  return [...new Set(list.map((t) => t.trim()).filter((t) => t !== ''))];
 }
 
 /** Whether writing these fields needs the contact's current state, because Graph stores them in lists or objects. */
@@ -157,7 +144,7 @@ export function toPatch(fields: Record<string, FieldValue>, current: GraphContac
     if (!KNOWN_KEYS.has(key)) throw new MappingError(`Outlook contacts have no field "${key}"`, key);
   }
   for (const key of TEXT_KEYS) if (key in fields) patch[key] = asText(key, fields[key]);
-  if ('categories' in fields) patch.categories = asCategories(fields.categories);
+  if ('categories' in fields) patch.categories = asList(fields.categories);
 
   if (EMAIL_KEYS.some((key) => key in fields)) {
     const existing = current?.emailAddresses ?? [];

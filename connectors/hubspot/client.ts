@@ -1,4 +1,5 @@
 import { AuthError, TransientError } from '../errors';
+import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to HubSpot's API. Whole-request failures become typed errors here: 401 (after the OAuth session's one
@@ -22,11 +23,7 @@ export interface HubSpotErrorBody {
   errors?: { message?: string; code?: string; context?: Record<string, unknown> }[];
 }
 
-export interface Reply<T> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { Reply } from '../http';
 
 export type HubSpotAuth = { kind: 'token'; token: string } | { kind: 'oauth'; session: OAuth2Session };
 
@@ -37,13 +34,8 @@ export const hubspotCategory = (body: unknown): string | undefined => (body as H
 
 /** Milliseconds until a 429 is worth retrying. */
 export function retryAfterOf(headers: Headers, body: unknown, now = Date.now()): number {
-  const header = headers.get('retry-after');
-  if (header) {
-    const seconds = Number(header);
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.max(1000, Math.round(seconds * 1000));
-    const at = Date.parse(header);
-    if (!Number.isNaN(at)) return Math.max(1000, at - now);
-  }
+  const retryAfter = parseRetryAfter(headers.get('retry-after'), now);
+  if (retryAfter !== undefined) return Math.max(1000, retryAfter);
   const policy = (body as HubSpotErrorBody | null)?.policyName ?? '';
   if (policy === 'SECONDLY' || /secondly limit/i.test(hubspotMessage(body, ''))) return 1000;
   if (policy === 'DAILY') {
@@ -71,43 +63,24 @@ export class HubSpotClient {
     path: string,
     options: { query?: Record<string, string | number | boolean | undefined | null>; body?: unknown } = {},
   ): Promise<Reply<T>> {
-    const url = new URL(this.root + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
-    }
     const what = `HubSpot ${method} ${path}`;
-    const init: RequestInit = {
+    const { auth } = this;
+    const response = await sendJson(withQuery(new URL(this.root + path), options.query), {
       method,
-      headers: {
-        accept: 'application/json',
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    };
-    let response: Response;
-    try {
-      response =
-        this.auth.kind === 'oauth'
-          ? await this.auth.session.fetch(url.toString(), init)
-          : await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${this.auth.token}` } });
-    } catch (err) {
-      if (err instanceof AuthError) throw new AuthError(`${what}: ${err.message}`, err.status, err.code);
-      if (err instanceof TransientError) throw err;
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
-      throw new TransientError(`${what} failed: ${reason}`);
-    }
-
-    const text = await response.text().catch(() => '');
-    let body: unknown = null;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
-      }
-    }
-    const { status } = response;
+      headers: auth.kind === 'token' ? { authorization: `Bearer ${auth.token}` } : {},
+      body: options.body,
+      timeoutMs: this.timeoutMs,
+      what,
+      // The session's AuthError (a 401 after its one refresh, a refused refresh) is told with the request it failed.
+      fetchImpl:
+        auth.kind === 'oauth'
+          ? (url, init) =>
+              auth.session.fetch(url, init).catch((err: unknown) => {
+                throw err instanceof AuthError ? new AuthError(`${what}: ${err.message}`, err.status, err.code) : err;
+              })
+          : undefined,
+    });
+    const { status, body } = response;
     if (status === 401) {
       throw new AuthError(`${what}: HubSpot rejected the credentials (${hubspotMessage(body, 'unauthorized')})`, status, hubspotCategory(body));
     }

@@ -1,8 +1,11 @@
 import type { AppRecord, FieldDef, FieldType, FieldValue } from '../../sync/types';
+import { MappingError } from '../mapping';
 
 // Between HubSpot's contact objects (every property value a string or null) and the flat records the engine
 // works with. Catalog keys are HubSpot's own property names, so a record's fields are the properties themselves,
 // typed: booleans for "bool" properties, numbers for "number" ones, lists for multi-checkboxes and tags.
+
+export { MappingError };
 
 export interface WireContact {
   id: string;
@@ -68,16 +71,6 @@ export const hubspotStandardFields: FieldDef[] = [
 
 /** Properties that are never written (HubSpot computes them), whatever the account's metadata says. */
 export const NEVER_WRITTEN = new Set(['hs_object_id', 'createdate', 'lastmodifieddate', 'hs_email_optout', 'hs_additional_emails']);
-
-/** A value the app cannot hold in that property; reported as a per-contact failure, never thrown from write(). */
-export class MappingError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super(message);
-  }
-}
 
 /** How one catalog field's values travel: its type, and for choices the option values and labels. */
 export interface FieldCodec {

@@ -1,11 +1,12 @@
 import { AuthError, TransientError } from '../errors';
+import { parseRetryAfter, sendJson, type Reply } from '../http';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to Pipedrive. Whole-request failures become typed errors here (401 auth; 429, 5xx and network failures
 // transient); every other status goes back to the caller, which knows whether a 400, 403 or 404 is an answer,
 // a per-contact failure or a configuration problem.
 //
-// No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/sandbox/client.ts).
+// No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/http.ts).
 // Messages name the method and path only, never the token or the query (v1 clients may put api_token there).
 
 export interface PipedriveErrorBody {
@@ -15,24 +16,11 @@ export interface PipedriveErrorBody {
   errorCode?: number | string;
 }
 
-export interface Reply<T> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { Reply } from '../http';
 
 export type PipedriveAuth = { kind: 'token'; apiToken: string } | { kind: 'oauth'; session: OAuth2Session };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-/** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 /** When a 429 may be retried: Retry-After when sent, otherwise the burst window's x-ratelimit-reset (seconds). */
 export function retryAfterOf(headers: Headers): number | undefined {
@@ -73,35 +61,15 @@ export class PipedriveClient {
       if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
     }
     const what = `Pipedrive ${method} ${path}`;
-    const init: RequestInit = {
+    const response = await sendJson(url, {
       method,
-      headers: {
-        accept: 'application/json',
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(this.auth.kind === 'token' ? { 'x-api-token': this.auth.apiToken } : {}),
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    };
-    let response: Response;
-    try {
-      response = this.auth.kind === 'oauth' ? await this.auth.session.fetch(url.toString(), init) : await fetch(url, init);
-    } catch (err) {
-      if (err instanceof AuthError || err instanceof TransientError) throw err;
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
-      throw new TransientError(`${what} failed: ${reason}`);
-    }
-
-    const text = await response.text().catch(() => '');
-    let body: unknown = null;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
-      }
-    }
-    const { status } = response;
+      headers: this.auth.kind === 'token' ? { 'x-api-token': this.auth.apiToken } : {},
+      body: options.body,
+      timeoutMs: this.timeoutMs,
+      what,
+      fetchImpl: this.auth.kind === 'oauth' ? this.auth.session.fetch.bind(this.auth.session) : undefined,
+    });
+    const { status, body } = response;
     if (status === 401) {
       throw new AuthError(`${what}: Pipedrive rejected the credentials (${appMessage(body, 'unauthorized')})`, status, appCode(body));
     }

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { AppRecord, FieldDef, FieldValue, PicklistValue } from '../../sync/types';
+import { MappingError, asBoolean, asList } from '../mapping';
 
 // Between Pipedrive's person JSON (API v2) and the flat records the engine works with. The connector declares
 // the wire shapes itself rather than importing sandbox/, as it would for any third-party API.
+
+export { MappingError };
 
 export interface WireLabeled {
   value: string;
@@ -169,16 +172,6 @@ export function catalogFor(facts: AccountFacts): FieldDef[] {
   return fields;
 }
 
-/** A value Pipedrive cannot hold in that field; reported as a per-contact failure, never thrown from write(). */
-export class MappingError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super(message);
-  }
-}
-
 const blank = (value: string | null | undefined): string | null =>
   value === null || value === undefined || value.trim() === '' ? null : value.trim();
 
@@ -280,20 +273,6 @@ function asText(key: string, value: FieldValue): string | null {
   if (typeof value === 'string') return blank(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   throw new MappingError(`${key} takes a single value, not a list`, key);
-}
-
-function asList(value: FieldValue): string[] {
-  if (value === null) return [];
-  const list = Array.isArray(value) ? value : String(value).split(',');
-  return [...new Set(list.map((t) => String(t).trim()).filter((t) => t !== ''))];
-}
-
-function asBoolean(key: string, value: FieldValue): boolean {
-  if (value === null) return false;
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 1) return true;
-  if (value === 'false' || value === 0) return false;
-  throw new MappingError(`${key} takes true or false, not ${JSON.stringify(value)}`, key);
 }
 
 function customWrite(def: CustomFieldDef, value: FieldValue): unknown {

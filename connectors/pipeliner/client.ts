@@ -1,4 +1,5 @@
 import { AuthError, TransientError } from '../errors';
+import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
 
 // HTTP to one Pipeliner space ({serviceUrl}/api/v100/rest/spaces/{spaceId}) with HTTP Basic auth by the space's
 // API token and password. Whole-request failures become typed errors here (401 auth; 429, 5xx, 408 and network
@@ -18,24 +19,11 @@ export interface PipelinerErrorBody {
   status?: number;
 }
 
-export interface Reply<T> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { Reply } from '../http';
 
 export type QueryValue = string | number | boolean | undefined | null;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-/** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 /** Pipeliner's message on one line: validation messages come as several lines, each starting with "\n". */
 export function pipelinerMessage(body: unknown, fallback: string): string {
@@ -73,38 +61,15 @@ export class PipelinerClient {
     path: string,
     options: { query?: Record<string, QueryValue>; body?: unknown } = {},
   ): Promise<Reply<T>> {
-    const url = new URL(this.root + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
-    }
     const what = `Pipeliner ${method} ${path}`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          authorization: this.authorization,
-          accept: 'application/json',
-          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
-      throw new TransientError(`${what} failed: ${reason}`);
-    }
-
-    const text = await response.text().catch(() => '');
-    let body: unknown = null;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
-      }
-    }
-    const { status } = response;
+    const response = await sendJson(withQuery(new URL(this.root + path), options.query), {
+      method,
+      headers: { authorization: this.authorization },
+      body: options.body,
+      timeoutMs: this.timeoutMs,
+      what,
+    });
+    const { status, body } = response;
     if (status === 401) {
       throw new AuthError(`${what}: Pipeliner rejected the API token and password (${pipelinerMessage(body, 'unauthorized')})`, status, pipelinerCode(body));
     }

@@ -1,7 +1,10 @@
 import type { AppRecord, CanonicalKey, FieldDef, FieldValue } from '../../sync/types';
+import { MappingError } from '../mapping';
 
 // Between Pipeliner's Contact JSON (REST API v100) and the flat records the engine works with. Catalog keys are
 // Pipeliner's own api names, so a custom mapping names fields exactly as the Pipeliner admin sees them.
+
+export { MappingError };
 
 /** The part of a Contact the connector reads; the API returns more (relations as URIs, formatted_name...). */
 export interface WireContact {
@@ -107,16 +110,6 @@ export function catalogFromMetadata(fields: WireField[]): FieldDef[] {
 
 const WRITABLE = new Set([...TEXT_FIELDS, ...PHONE_KEYS.map((key) => ({ key })), ...ADDRESS_FIELDS].map((f) => f.key));
 export const isWritable = (key: string) => WRITABLE.has(key) || CUSTOM_KEY.test(key);
-
-/** A value Pipeliner cannot hold in that field: a per-contact failure, never thrown out of write(). */
-export class MappingError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super(message);
-  }
-}
 
 const blank = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value : null);
 

@@ -1,4 +1,5 @@
 import { AuthError, TransientError } from '../errors';
+import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
 
 // HTTP to one Sandbox instance. Whole-request failures become typed errors here (401 auth, 429 and 5xx and
 // network failures transient); every other status goes back to the caller, which knows whether a 404 or 422
@@ -14,22 +15,9 @@ export interface AppErrorBody {
   error?: { code?: string; message?: string; field?: string };
 }
 
-export interface Reply<T> {
-  status: number;
-  body: T;
-  headers: Headers;
-}
+export type { Reply } from '../http';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-/** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 export const appMessage = (body: unknown, fallback: string): string =>
   (body as AppErrorBody | null)?.error?.message ?? fallback;
@@ -53,39 +41,15 @@ export class SandboxClient {
     path: string,
     options: { query?: Record<string, string | number | undefined | null>; body?: unknown; headers?: Record<string, string> } = {},
   ): Promise<Reply<T>> {
-    const url = new URL(this.root + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
-    }
     const what = `Sandbox ${method} ${path}`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          accept: 'application/json',
-          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...options.headers,
-        },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
-      throw new TransientError(`${what} failed: ${reason}`);
-    }
-
-    const text = await response.text().catch(() => '');
-    let body: unknown = null;
-    if (text) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        if (response.ok) throw new TransientError(`${what} returned a body that is not JSON`, response.status);
-      }
-    }
-    const { status } = response;
+    const response = await sendJson(withQuery(new URL(this.root + path), options.query), {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...options.headers },
+      body: options.body,
+      timeoutMs: this.timeoutMs,
+      what,
+    });
+    const { status, body } = response;
     if (status === 401) {
       throw new AuthError(`${what}: the Sandbox rejected the API token (${appMessage(body, 'unauthorized')})`, status, appCode(body));
     }

@@ -1,7 +1,10 @@
 import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
+import { MappingError, asBoolean, asList } from '../mapping';
 
 // Between the Sandbox app's JSON and the flat records the engine works with. The connector declares the app's
 // wire shape itself rather than importing sandbox/, exactly as it would for a third-party API.
+
+export { MappingError };
 
 export interface WireEmail {
   type: string;
@@ -81,16 +84,6 @@ export const REQUIRED_PROPERTY_KEYS: Record<string, string> = {
 
 const KNOWN_KEYS = new Set(sandboxFields.map((f) => f.key));
 
-/** A value the app cannot hold in that field; reported as a per-contact failure, never thrown from write(). */
-export class MappingError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-  ) {
-    super(message);
-  }
-}
-
 const blank = (value: string | null | undefined): string | null =>
   value === null || value === undefined || value.trim() === '' ? null : value;
 
@@ -114,20 +107,6 @@ function asText(key: string, value: FieldValue): string | null {
   throw new MappingError(`${key} takes a single value, not a list`, key);
 }
 
-function asTags(value: FieldValue): string[] {
-  if (value === null) return [];
-  const list = Array.isArray(value) ? value : String(value).split(',');
-  return [...new Set(list.map((t) => t.trim()).filter((t) => t !== ''))];
-}
-
-function asBoolean(value: FieldValue): boolean {
-  if (value === null) return false;
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 1) return true;
-  if (value === 'false' || value === 0) return false;
-  throw new MappingError(`unsubscribed takes true or false, not ${JSON.stringify(value)}`, 'unsubscribed');
-}
-
 /** Whether writing these fields needs the contact's current state, because the app stores them inside lists. */
 export function needsCurrent(fields: Record<string, FieldValue>): boolean {
   return Object.keys(fields).some(
@@ -147,8 +126,8 @@ export function toPatch(fields: Record<string, FieldValue>, current: WireContact
     if (!KNOWN_KEYS.has(key)) throw new MappingError(`the Sandbox app has no field "${key}"`, key);
   }
   for (const key of TEXT_KEYS) if (key in fields) patch[key] = asText(key, fields[key]);
-  if ('tags' in fields) patch.tags = asTags(fields.tags);
-  if ('unsubscribed' in fields) patch.unsubscribed = asBoolean(fields.unsubscribed);
+  if ('tags' in fields) patch.tags = asList(fields.tags);
+  if ('unsubscribed' in fields) patch.unsubscribed = asBoolean('unsubscribed', fields.unsubscribed);
 
   if (EMAIL_KEYS.some((key) => key in fields)) {
     const existing = current?.emails ?? [];

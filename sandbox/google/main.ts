@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { closeOnSignals, fail, launcherArgs, portOf } from '../shared/launcher';
 import { startGoogleSandbox } from './server';
 
 // Runs the Google People API sandbox on its own, so Rapport can be tried without a Google account:
@@ -7,32 +7,18 @@ import { startGoogleSandbox } from './server';
 
 const usage = 'usage: sandbox/google/main.ts [--port 4020] [--account name[:count[:start]]]...';
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '4020' },
-    account: { type: 'string', multiple: true, default: [] },
-    help: { type: 'boolean', short: 'h' },
-  },
+const values = launcherArgs(usage, {
+  port: { type: 'string', default: '4020' },
+  account: { type: 'string', multiple: true, default: [] },
 });
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  console.error(`--port ${values.port} is not a port number\n${usage}`);
-  process.exit(2);
-}
+const port = portOf(values.port, usage);
 
 const sandbox = await startGoogleSandbox({ port });
 const specs = values.account.length > 0 ? values.account : ['demo:100'];
 console.log(`Google People API sandbox on ${sandbox.url} (token endpoint ${sandbox.tokenUrl}), in memory`);
 for (const spec of specs) {
   const [name, count = '0', start] = spec.split(':');
-  if (!name || !Number.isInteger(Number(count))) {
-    console.error(`--account ${JSON.stringify(spec)} is not name[:count[:start]]\n${usage}`);
-    process.exit(2);
-  }
+  if (!name || !Number.isInteger(Number(count))) fail(usage, `--account ${JSON.stringify(spec)} is not name[:count[:start]]`);
   sandbox.account(name).seed({ count: Number(count), start: start === undefined ? undefined : Number(start) });
   const credentials = sandbox.credentials(name);
   // Printed on purpose: these are demo credentials of a local sandbox, valid only against this process.
@@ -53,11 +39,4 @@ for (const spec of specs) {
   );
 }
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    void sandbox.close().then(() => process.exit(0));
-  });
-}
+closeOnSignals(sandbox, 'google sandbox');

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { closeOnSignals, fail, launcherArgs, portOf } from '../shared/launcher';
 import { startGraphSandbox } from './server';
 
 // Runs the Microsoft Graph sandbox on its own, so Rapport can be tried without a Microsoft 365 account:
@@ -7,27 +7,14 @@ import { startGraphSandbox } from './server';
 
 const usage = 'usage: sandbox/graph/main.ts [--port 4020] [--host 127.0.0.1] [--mailbox name]... [--seed name:count[:start]]... [--folder name:displayName]...';
 
-function fail(message: string): never {
-  console.error(`${message}\n${usage}`);
-  process.exit(2);
-}
-
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '4020' },
-    host: { type: 'string', default: '127.0.0.1' },
-    mailbox: { type: 'string', multiple: true, default: [] },
-    seed: { type: 'string', multiple: true, default: [] },
-    folder: { type: 'string', multiple: true, default: [] },
-    help: { type: 'boolean', short: 'h' },
-  },
+const values = launcherArgs(usage, {
+  port: { type: 'string', default: '4020' },
+  host: { type: 'string', default: '127.0.0.1' },
+  mailbox: { type: 'string', multiple: true, default: [] },
+  seed: { type: 'string', multiple: true, default: [] },
+  folder: { type: 'string', multiple: true, default: [] },
 });
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`--port ${values.port} is not a port number`);
+const port = portOf(values.port, usage);
 
 // A demo token lives for a day, so the printed credentials keep working without a refresh in between.
 const sandbox = await startGraphSandbox({ port, host: values.host, accessTtlSeconds: 24 * 3600 });
@@ -38,13 +25,13 @@ const folders = new Map<string, string>();
 
 for (const spec of values.folder) {
   const [name, displayName] = spec.split(':');
-  if (!name || !displayName) fail(`--folder ${JSON.stringify(spec)} is not name:displayName`);
+  if (!name || !displayName) fail(usage, `--folder ${JSON.stringify(spec)} is not name:displayName`);
   sandbox.mailbox(name).createFolder(displayName);
   folders.set(name, displayName);
 }
 for (const spec of values.seed) {
   const [name, count, start] = spec.split(':');
-  if (!name || !Number.isInteger(Number(count))) fail(`--seed ${JSON.stringify(spec)} is not name:count[:start]`);
+  if (!name || !Number.isInteger(Number(count))) fail(usage, `--seed ${JSON.stringify(spec)} is not name:count[:start]`);
   sandbox.mailbox(name).seed({ count: Number(count), start: start === undefined ? undefined : Number(start) });
 }
 
@@ -66,17 +53,4 @@ for (const name of names) {
   console.log(`  ${JSON.stringify(side)}`);
 }
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    sandbox.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('graph sandbox: shutdown failed', err);
-        process.exit(1);
-      },
-    );
-  });
-}
+closeOnSignals(sandbox, 'graph sandbox');

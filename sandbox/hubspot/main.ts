@@ -1,21 +1,16 @@
-import { parseArgs } from 'node:util';
+import { closeOnSignals, launcherArgs } from '../shared/launcher';
 import { startHubSpotSandbox } from './server';
 
 // Runs the HubSpot sandbox on its own, so Rapport can be tried without a HubSpot account:
 //   npx tsx sandbox/hubspot/main.ts --port 4020 --account demo:200 [--account other:50:100]
 // --account name[:count[:start]] creates a portal seeded with people from sandbox/seed.ts.
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '4020' },
-    account: { type: 'string', multiple: true, default: ['demo:100'] },
-    help: { type: 'boolean', short: 'h' },
-  },
+const usage = 'usage: sandbox/hubspot/main.ts [--port 4020] [--account name[:count[:start]]]...';
+
+const values = launcherArgs(usage, {
+  port: { type: 'string', default: '4020' },
+  account: { type: 'string', multiple: true, default: ['demo:100'] },
 });
-if (values.help) {
-  console.log('usage: sandbox/hubspot/main.ts [--port 4020] [--account name[:count[:start]]]...');
-  process.exit(0);
-}
 
 const sandbox = await startHubSpotSandbox({ port: Number(values.port) });
 console.log(`HubSpot sandbox listening on ${sandbox.url} (in memory)`);
@@ -32,6 +27,4 @@ for (const spec of values.account) {
   console.log(`    scope:       {"baseUrl":"${sandbox.url}","tagsFrom":{"property":"contact_tags"}}`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => void sandbox.close().then(() => process.exit(0)));
-}
+closeOnSignals(sandbox, 'hubspot sandbox');

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { closeOnSignals, fail, launcherArgs } from '../shared/launcher';
 import { startPipedriveSandbox } from './server';
 import { PLANS, type Plan } from './types';
 
@@ -7,29 +7,16 @@ import { PLANS, type Plan } from './types';
 
 const usage = 'usage: sandbox/pipedrive/main.ts [--port 4020] [--company NAME]... [--seed COUNT] [--plan lite|growth|premium|ultimate]';
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '4020' },
-    company: { type: 'string', multiple: true, default: [] },
-    seed: { type: 'string', default: '25' },
-    plan: { type: 'string', default: 'growth' },
-    help: { type: 'boolean', short: 'h' },
-  },
+const values = launcherArgs(usage, {
+  port: { type: 'string', default: '4020' },
+  company: { type: 'string', multiple: true, default: [] },
+  seed: { type: 'string', default: '25' },
+  plan: { type: 'string', default: 'growth' },
 });
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
-}
 const port = Number(values.port);
 const count = Number(values.seed);
-if (!Number.isInteger(port) || port < 0 || port > 65_535 || !Number.isInteger(count) || count < 0) {
-  console.error(usage);
-  process.exit(2);
-}
-if (!(PLANS as readonly string[]).includes(values.plan)) {
-  console.error(`--plan must be one of ${PLANS.join(', ')}\n${usage}`);
-  process.exit(2);
-}
+if (!Number.isInteger(port) || port < 0 || port > 65_535 || !Number.isInteger(count) || count < 0) fail(usage);
+if (!(PLANS as readonly string[]).includes(values.plan)) fail(usage, `--plan must be one of ${PLANS.join(', ')}`);
 
 const sandbox = await startPipedriveSandbox({ port, host: '127.0.0.1' });
 const names = values.company.length ? values.company : ['Acme'];
@@ -45,11 +32,4 @@ names.forEach((name, i) => {
   console.log(`    scope:                 {"baseUrl":"${sandbox.url}"}`);
 });
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    void sandbox.close().then(() => process.exit(0));
-  });
-}
+closeOnSignals(sandbox, 'pipedrive sandbox');

@@ -1,31 +1,22 @@
-import { parseArgs } from 'node:util';
+import { closeOnSignals, launcherArgs, portOf } from '../shared/launcher';
 import { startPipelinerSandbox } from './server';
 
 // Runs the Pipeliner sandbox on its own, so Rapport can be tried without a Pipeliner account:
 //   npx tsx sandbox/pipeliner/main.ts [--port 4020] [--space demo_space] [--token demo-token] [--password demo-password] [--seed 50]
 // Prints the service URL and the credentials and scope to give Rapport for the space.
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '4020' },
-    host: { type: 'string', default: '127.0.0.1' },
-    space: { type: 'string', default: 'nv1_rapport_demo' },
-    token: { type: 'string', default: 'demo-api-token' },
-    password: { type: 'string', default: 'demo-api-password' },
-    seed: { type: 'string', default: '50' },
-    'rate-limit': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
+const usage = 'usage: sandbox/pipeliner/main.ts [--port 4020] [--space ID] [--token T] [--password P] [--seed N] [--rate-limit PER_SECOND]';
+
+const values = launcherArgs(usage, {
+  port: { type: 'string', default: '4020' },
+  host: { type: 'string', default: '127.0.0.1' },
+  space: { type: 'string', default: 'nv1_rapport_demo' },
+  token: { type: 'string', default: 'demo-api-token' },
+  password: { type: 'string', default: 'demo-api-password' },
+  seed: { type: 'string', default: '50' },
+  'rate-limit': { type: 'string' },
 });
-if (values.help) {
-  console.log('usage: sandbox/pipeliner/main.ts [--port 4020] [--space ID] [--token T] [--password P] [--seed N] [--rate-limit PER_SECOND]');
-  process.exit(0);
-}
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  console.error(`--port ${values.port} is not a port number`);
-  process.exit(2);
-}
+const port = portOf(values.port, usage);
 
 const sandbox = await startPipelinerSandbox({ port, host: values.host });
 const space = sandbox.addSpace(values.space, {
@@ -52,11 +43,4 @@ console.log(
   ),
 );
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    void sandbox.close().then(() => process.exit(0));
-  });
-}
+closeOnSignals(sandbox, 'pipeliner sandbox');

@@ -103,7 +103,10 @@ describe('a connection between two Sandbox apps', () => {
     const writesBefore = beta.stats().writes;
     const target = alpha.all()[5];
     alpha.update(target.id, { company: 'Paused Industries' });
-    await stack.request('POST', `/connections/${id}/sync`);
+    // "Sync now" is refused while paused, with the reason.
+    const refused = await stack.request('POST', `/connections/${id}/sync`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/paused/);
     // The workflow must answer queries while paused, and report no new cycle and no write.
     for (let i = 0; i < 10; i++) {
       const s = await stack.status(id);
@@ -119,6 +122,7 @@ describe('a connection between two Sandbox apps', () => {
     const resumed = await stack.request('POST', `/connections/${id}/resume`);
     expect(resumed.status).toBe(200);
     expect(resumed.body.phase).toBe('running');
+    expect((await stack.request('POST', `/connections/${id}/sync`)).status).toBe(202);
     await eventually(
       () => byEmail(beta, workEmail(target)!)[0]?.company === 'Paused Industries',
       'the change made during the pause to arrive after resume',
