@@ -195,6 +195,12 @@ export function planActivities(deps: ActivityDeps) {
 
         await db.transaction(async (tx) => {
           await recordLinkChanges(tx as unknown as Db, connectionId, plan.ops);
+          // A contact that no longer exists cannot fail any more.
+          await resolveFailures(
+            tx as unknown as Db,
+            connectionId,
+            batch.filter((r) => r.deleted).map((r) => ({ side: r.side, extId: r.extId })),
+          );
           if (writes.length) {
             await tx.insert(operations).values(
               writes.map((op) => ({

@@ -6,12 +6,14 @@ import {
   HubSpotAccount,
   HubSpotError,
   MAX_BATCH,
+  MAX_MEMBERSHIP_PAGE,
   errorBody,
   missingScopes,
   type AccountConfig,
   type PropertyDef,
   type SearchRequest,
   type StoredContact,
+  type StoredList,
 } from './store';
 
 // A local stand-in for HubSpot's CRM API (contacts v3, properties, owners, OAuth): several portals behind one
@@ -57,6 +59,9 @@ export const DEFAULT_OAUTH_CLIENT: OAuthClientConfig = { clientId: 'rapport-demo
 type Req = Request<Record<string, string>>;
 const CONTACTS = '/crm/v3/objects/contacts';
 const WRITE_SCOPE = 'crm.objects.contacts.write';
+const LISTS = '/crm/v3/lists';
+const LISTS_READ_SCOPE = 'crm.lists.read';
+const LISTS_WRITE_SCOPE = 'crm.lists.write';
 
 function send(res: Response, err: HubSpotError): void {
   res.status(err.status).json(err.body);
@@ -81,6 +86,27 @@ function serialize(c: StoredContact, properties: string[] | 'all'): Record<strin
     updatedAt: iso(c.updatedAt),
     archived: c.archived,
     ...(c.archived && c.archivedAt !== undefined ? { archivedAt: iso(c.archivedAt) } : {}),
+  };
+}
+
+/** A list definition as the Lists API v3 returns it; the additional properties are the ones search sends by default. */
+function serializeList(l: StoredList): Record<string, unknown> {
+  return {
+    listId: l.listId,
+    name: l.name,
+    objectTypeId: l.objectTypeId,
+    processingType: l.processingType,
+    processingStatus: 'COMPLETE',
+    listVersion: l.listVersion,
+    createdAt: iso(l.createdAt),
+    updatedAt: iso(l.updatedAt),
+    filtersUpdatedAt: iso(l.createdAt),
+    additionalProperties: {
+      hs_list_size: String(l.members.size),
+      hs_list_reference_count: '0',
+      ...(l.lastAddedAt !== undefined ? { hs_last_record_added_at: String(l.lastAddedAt) } : {}),
+      ...(l.lastRemovedAt !== undefined ? { hs_last_record_removed_at: String(l.lastRemovedAt) } : {}),
+    },
   };
 }
 
@@ -332,6 +358,45 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   app.delete(`${CONTACTS}/:id`, ...write, (req: Req, res: Response) => {
     acct(res).archive([req.params.id]);
     res.status(204).end();
+  });
+
+  const scoped = (scope: string) => (_req: Req, res: Response, next: NextFunction): void => {
+    if (!acct(res).config.scopes.includes(scope)) return void res.status(403).json(missingScopes(scope));
+    next();
+  };
+  const listsRead = [...api, scoped(LISTS_READ_SCOPE)];
+  const listsWrite = [...api, scoped(LISTS_WRITE_SCOPE)];
+
+  app.post(`${LISTS}/search`, ...listsRead, (req: Req, res: Response) => {
+    const found = acct(res).searchLists((req.body ?? {}) as Record<string, unknown>);
+    res.json({ lists: found.lists.map(serializeList), offset: found.offset, hasMore: found.hasMore, total: found.total });
+  });
+
+  app.post(LISTS, ...listsWrite, (req: Req, res: Response) => {
+    res.json({ list: serializeList(acct(res).createList((req.body ?? {}) as Record<string, unknown>)) });
+  });
+
+  app.get(`${LISTS}/:listId`, ...listsRead, (req: Req, res: Response) => {
+    const list = acct(res).listById(req.params.listId);
+    if (!list) return void res.status(404).json(errorBody('OBJECT_NOT_FOUND', `List does not exist with ID ${req.params.listId}.`, { subCategory: 'ListError.LIST_DOES_NOT_EXIST' }));
+    res.json({ list: serializeList(list) });
+  });
+
+  app.get(`${LISTS}/:listId/memberships`, ...listsRead, (req: Req, res: Response) => {
+    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
+    const page = acct(res).memberships(req.params.listId, { limit, after: typeof req.query.after === 'string' ? req.query.after : undefined });
+    res.json({
+      total: page.total,
+      results: page.results.map((m) => ({ recordId: m.recordId, membershipTimestamp: iso(m.joinedAt) })),
+      ...(page.after ? { paging: { next: { after: page.after, link: `${baseUrl}${LISTS}/${req.params.listId}/memberships?after=${page.after}&limit=${Math.min(limit, MAX_MEMBERSHIP_PAGE)}` } } } : {}),
+    });
+  });
+
+  app.put(`${LISTS}/:listId/memberships/add-and-remove`, ...listsWrite, (req: Req, res: Response) => {
+    const body = (req.body ?? {}) as { recordIdsToAdd?: unknown; recordIdsToRemove?: unknown };
+    const done = acct(res).changeMemberships(req.params.listId, body.recordIdsToAdd, body.recordIdsToRemove);
+    // "recordsIdsAdded" is HubSpot's own spelling.
+    res.json({ recordIdsRemoved: done.removed, recordsIdsAdded: done.added, recordIdsMissing: done.missing });
   });
 
   app.get('/crm/v3/properties/contacts', ...api, (_req: Req, res: Response) => {

@@ -87,7 +87,36 @@ export interface AccountConfig {
 
 export const DEFAULT_LIMITS: AccountLimits = { tenSecondly: 100, searchPerSecond: 5, daily: 250_000 };
 export const SEARCH_CAP = 10_000;
-export const DEFAULT_SCOPES = ['crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.objects.owners.read', 'crm.schemas.contacts.write'];
+export const DEFAULT_SCOPES = [
+  'crm.objects.contacts.read',
+  'crm.objects.contacts.write',
+  'crm.objects.owners.read',
+  'crm.schemas.contacts.write',
+  'crm.lists.read',
+  'crm.lists.write',
+];
+/** HubSpot's object type id of contacts, which lists name. */
+export const CONTACT_TYPE = '0-1';
+export const MAX_MEMBERSHIP_PAGE = 250;
+export const MAX_LIST_SEARCH = 500;
+
+export type ProcessingType = 'MANUAL' | 'SNAPSHOT' | 'DYNAMIC';
+
+export interface StoredList {
+  listId: string;
+  name: string;
+  processingType: ProcessingType;
+  objectTypeId: string;
+  createdAt: number;
+  updatedAt: number;
+  listVersion: number;
+  /** contact id → when it joined */
+  members: Map<string, number>;
+  lastAddedAt?: number;
+  lastRemovedAt?: number;
+  /** DYNAMIC lists: which contacts belong, re-evaluated whenever the list is read (HubSpot processes them in the background). */
+  filter?: (c: StoredContact) => boolean;
+}
 export const MAX_BATCH = 100;
 
 const READ_ONLY = new Set(['hs_object_id', 'lastmodifieddate', 'createdate', 'hs_email_optout', 'hs_additional_emails']);
@@ -189,6 +218,8 @@ export class HubSpotAccount {
   owners: Owner[];
   config: Required<Omit<AccountConfig, 'limits'>> & { limits: AccountLimits };
   private contacts = new Map<string, StoredContact>();
+  private lists = new Map<string, StoredList>();
+  private nextListId = 1;
   private nextId = 101;
   private clock = 0;
   private faults: Fault[] = [];
@@ -504,6 +535,7 @@ export class HubSpotAccount {
       if (!c || c.archived) continue;
       const now = this.tick();
       this.contacts.set(id, { ...c, archived: true, archivedAt: now, indexed: { at: Date.now() + this.config.indexLagMs, previous: c } });
+      for (const list of this.lists.values()) if (list.members.delete(id)) list.lastRemovedAt = now;
       this.stats.writes++;
     }
   }
@@ -627,6 +659,156 @@ export class HubSpotAccount {
     }
   }
 
+  // ---- lists (segments). Membership changes do not touch the contact's lastmodifieddate.
+
+  private listError(status: number, category: string, message: string, subCategory?: string): HubSpotError {
+    return new HubSpotError(status, errorBody(category, message, subCategory ? { subCategory } : {}));
+  }
+
+  /** A list as HubSpot holds it now: a dynamic list's members follow its filter. */
+  listById(id: string): StoredList | undefined {
+    const list = this.lists.get(id);
+    if (list?.filter) {
+      const now = this.tick();
+      const wanted = new Set(this.list(false).filter(list.filter).map((c) => c.id));
+      for (const id of [...list.members.keys()]) {
+        if (!wanted.has(id)) {
+          list.members.delete(id);
+          list.lastRemovedAt = now;
+        }
+      }
+      for (const id of wanted) {
+        if (!list.members.has(id)) {
+          list.members.set(id, now);
+          list.lastAddedAt = now;
+        }
+      }
+    }
+    return list;
+  }
+
+  allLists(): StoredList[] {
+    return [...this.lists.keys()].map((id) => this.listById(id)!);
+  }
+
+  listByName(name: string): StoredList | undefined {
+    const wanted = name.trim().toLowerCase();
+    return this.allLists().find((l) => l.name.toLowerCase() === wanted);
+  }
+
+  createList(input: { name?: unknown; objectTypeId?: unknown; processingType?: unknown }, filter?: (c: StoredContact) => boolean): StoredList {
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    if (!name) throw this.listError(400, 'VALIDATION_ERROR', 'name is required');
+    if (input.objectTypeId !== CONTACT_TYPE) {
+      throw this.listError(400, 'VALIDATION_ERROR', `The objectTypeId ${String(input.objectTypeId)} provided for the list is not valid for this portal.`, 'ListError.INVALID_OBJECT_TYPE_FOR_LIST');
+    }
+    const type = input.processingType;
+    if (type !== 'MANUAL' && type !== 'SNAPSHOT' && type !== 'DYNAMIC') {
+      throw this.listError(400, 'VALIDATION_ERROR', `processingType must be one of MANUAL, SNAPSHOT, DYNAMIC`);
+    }
+    if (this.listByName(name)) {
+      throw this.listError(409, 'CONFLICT', `A list named "${name}" already exists.`, 'ListError.LIST_NAME_ALREADY_EXISTS');
+    }
+    const now = this.tick();
+    const list: StoredList = {
+      listId: String(this.nextListId++),
+      name,
+      processingType: type,
+      objectTypeId: CONTACT_TYPE,
+      createdAt: now,
+      updatedAt: now,
+      listVersion: 1,
+      members: new Map(),
+      ...(type === 'DYNAMIC' ? { filter: filter ?? (() => false) } : {}),
+    };
+    this.lists.set(list.listId, list);
+    return this.listById(list.listId)!;
+  }
+
+  /** POST /crm/v3/lists/search: by name (substring, case-insensitive), offset paging. */
+  searchLists(req: { query?: unknown; count?: unknown; offset?: unknown; processingTypes?: unknown; listIds?: unknown }): { lists: StoredList[]; offset: number; hasMore: boolean; total: number } {
+    const count = req.count === undefined ? 20 : Number(req.count);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_LIST_SEARCH) {
+      throw this.listError(400, 'VALIDATION_ERROR', `count must be between 1 and ${MAX_LIST_SEARCH}`);
+    }
+    const offset = req.offset === undefined ? 0 : Number(req.offset);
+    if (!Number.isInteger(offset) || offset < 0) throw this.listError(400, 'VALIDATION_ERROR', 'offset must be a non-negative integer');
+    const query = typeof req.query === 'string' ? req.query.trim().toLowerCase() : '';
+    const types = Array.isArray(req.processingTypes) && req.processingTypes.length > 0 ? new Set(req.processingTypes.map(String)) : null;
+    const ids = Array.isArray(req.listIds) && req.listIds.length > 0 ? new Set(req.listIds.map(String)) : null;
+    const all = this.allLists()
+      .filter((l) => (!query || l.name.toLowerCase().includes(query)) && (!types || types.has(l.processingType)) && (!ids || ids.has(l.listId)))
+      .sort((a, b) => Number(a.listId) - Number(b.listId));
+    const lists = all.slice(offset, offset + count);
+    return { lists, offset: offset + lists.length, hasMore: offset + lists.length < all.length, total: all.length };
+  }
+
+  private requireList(id: string): StoredList {
+    const list = this.listById(id);
+    if (!list) throw this.listError(404, 'OBJECT_NOT_FOUND', `List does not exist with ID ${id}.`, 'ListError.LIST_DOES_NOT_EXIST');
+    return list;
+  }
+
+  /** GET /crm/v3/lists/{id}/memberships: record ids ascending, `after` is an opaque offset token. */
+  memberships(id: string, options: { limit?: number; after?: string }): { results: { recordId: string; joinedAt: number }[]; after?: string; total: number } {
+    const list = this.requireList(id);
+    const limit = options.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_MEMBERSHIP_PAGE) {
+      throw this.listError(400, 'VALIDATION_ERROR', `limit must be between 1 and ${MAX_MEMBERSHIP_PAGE}`);
+    }
+    let from = 0;
+    if (options.after) {
+      const decoded = Number(Buffer.from(options.after, 'base64url').toString('utf8'));
+      if (!Number.isInteger(decoded) || decoded < 0) throw this.listError(400, 'VALIDATION_ERROR', 'after is not a valid paging token');
+      from = decoded;
+    }
+    const all = [...list.members.entries()].sort((a, b) => Number(a[0]) - Number(b[0]));
+    const results = all.slice(from, from + limit).map(([recordId, joinedAt]) => ({ recordId, joinedAt }));
+    const next = from + limit < all.length ? Buffer.from(String(from + limit)).toString('base64url') : undefined;
+    return { results, after: next, total: all.length };
+  }
+
+  /** PUT …/memberships/add-and-remove: only MANUAL and SNAPSHOT lists; unknown or archived contacts are "missing". */
+  changeMemberships(id: string, add: unknown, remove: unknown): { added: string[]; removed: string[]; missing: string[] } {
+    const list = this.requireList(id);
+    if (list.processingType === 'DYNAMIC') {
+      throw this.listError(
+        400,
+        'VALIDATION_ERROR',
+        `List ${id} has processingType DYNAMIC; memberships can only be changed for MANUAL or SNAPSHOT lists.`,
+        'ListError.LIST_PROCESSING_TYPE_NOT_SUPPORTED',
+      );
+    }
+    const ids = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+    const now = this.tick();
+    const added: string[] = [];
+    const removed: string[] = [];
+    const missing: string[] = [];
+    for (const contactId of ids(remove)) {
+      if (list.members.delete(contactId)) removed.push(contactId);
+      else if (!this.get(contactId)) missing.push(contactId);
+    }
+    for (const contactId of ids(add)) {
+      if (!this.get(contactId)) missing.push(contactId);
+      else if (!list.members.has(contactId)) {
+        list.members.set(contactId, now);
+        added.push(contactId);
+      }
+    }
+    if (added.length) list.lastAddedAt = now;
+    if (removed.length) list.lastRemovedAt = now;
+    if (added.length || removed.length) list.updatedAt = now;
+    return { added, removed, missing: [...new Set(missing)] };
+  }
+
+  /** Names of the lists a contact belongs to (test helper). */
+  listsOf(contactId: string): string[] {
+    return this.allLists()
+      .filter((l) => l.members.has(contactId))
+      .map((l) => l.name)
+      .sort();
+  }
+
   // ---- test and demo hooks
 
   /** People from sandbox/seed.ts, stored as HubSpot holds them (string properties, owners by id). */
@@ -674,6 +856,7 @@ export class HubSpotAccount {
 
   reset(): void {
     this.contacts.clear();
+    this.lists.clear();
     this.faults = [];
   }
 }

@@ -151,13 +151,43 @@ describe('sync semantics end to end', () => {
       return s?.phase === 'needs-reauth' ? s : undefined;
     }, 'needs-reauth');
     expect(stuck.lastError).toBeTruthy();
-    expect((await stack.request('GET', `/connections/${id}`)).body.state).toBe('needs-reauth');
+    await eventually(
+      async () => (await stack.request('GET', `/connections/${id}`)).body.state === 'needs-reauth',
+      'the state in the API',
+    );
 
     const patched = await stack.request('PATCH', `/connections/${id}`, { b: { credentials: { apiToken: 'rotated-token' } } });
     expect(patched.status).toBe(200);
     await eventually(async () => (await stack.status(id))?.phase === 'running', 'running again');
     await stack.request('POST', `/connections/${id}/sync`);
     await eventually(() => beta.all().some((c) => c.company === 'After Rotation'), 'the change to arrive');
+  });
+
+  it('an ambiguous match shows in Health with its candidates, creates nothing, and leaves once resolved', async () => {
+    const { id, alpha, beta } = await connected(2);
+    const email = 'sam.twice@ambiguous.example';
+    const x = alpha.create({ first_name: 'Sam', last_name: 'Twice', emails: [{ type: 'work', value: email }] });
+    const y1 = beta.create({ first_name: 'Sam', last_name: 'Twice', emails: [{ type: 'work', value: email }] });
+    const y2 = beta.create({ first_name: 'Samuel', last_name: 'Twice', emails: [{ type: 'home', value: email }] });
+    await cycle(id);
+    const health = (await stack.request('GET', `/connections/${id}/health?kind=ambiguous`)).body;
+    // Ids of the two Sandbox instances overlap: a failure is a side and an id.
+    const forX = health.failures.find((f: { side: string; extId: string }) => f.side === 'a' && f.extId === x.id);
+    expect(forX).toMatchObject({ kind: 'ambiguous', step: 'match', side: 'a' });
+    expect([...forX.candidates].sort()).toEqual([y1.id, y2.id].sort());
+    expect(beta.count()).toBe(4);
+    expect(alpha.count()).toBe(3);
+
+    // The user removes the duplicate: the match is no longer ambiguous.
+    beta.remove(y2.id);
+    await cycle(id);
+    await cycle(id);
+    const after = (await stack.request('GET', `/connections/${id}/health`)).body;
+    expect(after.failures).toEqual([]);
+    alpha.update(x.id, { job_title: 'Linked at last' });
+    await cycle(id);
+    expect(beta.find(y1.id)!.job_title).toBe('Linked at last');
+    expect(alpha.count()).toBe(3);
   });
 
   it('"resync all" applies a mapping switched on later to every contact, without a re-scan', async () => {
