@@ -11,6 +11,7 @@ import {
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
 import { hubspotCategory, hubspotMessage, type HubSpotClient, type HubSpotErrorBody, type Reply } from './client';
 import { OVERLAP_MS, decodeFeed, encodeFeed, nextCycle, prune, type FeedState } from './feed';
+import { LISTS_FIELD, tagList, type HubSpotLists, type ListsScope } from './lists';
 import {
   MappingError,
   customField,
@@ -46,7 +47,8 @@ export const hubspotCapabilities: Capabilities = {
 
 export interface HubSpotScope {
   baseUrl: string;
-  tagsFrom?: { property: string };
+  /** A multiple-checkboxes property, or contact lists (all of them, or those named); see lists.ts. */
+  tagsFrom?: { property: string } | { lists: ListsScope };
   owner: 'mine' | 'all';
 }
 
@@ -109,6 +111,8 @@ export class HubSpotConnector implements Connector {
     private readonly scope: HubSpotScope,
     /** For owner "mine": the email of the user who authorized the app (OAuth token info). */
     private readonly whoAmI: () => Promise<string | null>,
+    /** Set when tags come from lists. */
+    private readonly lists: HubSpotLists | null = null,
   ) {}
 
   private unexpected(what: string, reply: Reply<unknown>): never {
@@ -139,9 +143,21 @@ export class HubSpotConnector implements Connector {
       f.key === 'hubspot_owner_id' ? { ...f, values: owners.body.results.map((o) => ({ value: o.id, label: o.email })) } : { ...f },
     );
     let tags: WireProperty | undefined;
-    if (this.scope.tagsFrom) {
-      tags = byName.get(this.scope.tagsFrom.property);
-      if (!tags) throw new ConfigError(`HubSpot has no contact property "${this.scope.tagsFrom.property}" to hold tags`);
+    const tagsFrom = this.scope.tagsFrom;
+    if (this.lists) {
+      // Not a property: the names of the contact's lists. With named lists, the catalog offers only those names,
+      // so the engine does not send HubSpot tags it has no list in scope for.
+      const named = tagsFrom && 'lists' in tagsFrom && tagsFrom.lists !== 'all' ? tagsFrom.lists : null;
+      catalog.push({
+        key: LISTS_FIELD,
+        label: 'Lists',
+        type: 'multipicklist',
+        canonical: 'tags',
+        ...(named ? { values: named.map((n) => ({ value: n, label: n })) } : {}),
+      });
+    } else if (tagsFrom && 'property' in tagsFrom) {
+      tags = byName.get(tagsFrom.property);
+      if (!tags) throw new ConfigError(`HubSpot has no contact property "${tagsFrom.property}" to hold tags`);
       if (tags.type !== 'enumeration' || tags.fieldType !== 'checkbox') {
         throw new ConfigError(`the HubSpot property "${tags.name}" holds tags only if it is a multiple checkboxes property; it is ${tags.type}/${tags.fieldType}`);
       }
@@ -149,16 +165,16 @@ export class HubSpotConnector implements Connector {
       catalog.push({ key: tags.name, label: tags.label, type: 'multipicklist', canonical: 'tags' });
     }
     for (const p of props.body.results) {
-      if (p.hubspotDefined || standardKeys.has(p.name) || p.name === tags?.name) continue;
+      if (p.hubspotDefined || standardKeys.has(p.name) || p.name === tags?.name || (this.lists && p.name === LISTS_FIELD)) continue;
       catalog.push(customField(p));
     }
-    const codecs: FieldCodec[] = catalog.map((def) => {
+    const codecs: FieldCodec[] = catalog.filter((def) => !(this.lists && def.key === LISTS_FIELD)).map((def) => {
       if (def.key === tags?.name) {
         return { def, multi: true, labels: new Map((tags.options ?? []).map((o) => [o.value, o.label])) };
       }
       return { def, multi: def.type === 'multipicklist' };
     });
-    return { catalog, codecs, byKey: new Map(codecs.map((c) => [c.def.key, c])), properties: [...catalog.map((f) => f.key), 'lastmodifieddate'], tags };
+    return { catalog, codecs, byKey: new Map(codecs.map((c) => [c.def.key, c])), properties: [...codecs.map((c) => c.def.key), 'lastmodifieddate'], tags };
   }
 
   /** The owner id of the user behind the credentials, for owner "mine". */
@@ -183,7 +199,9 @@ export class HubSpotConnector implements Connector {
   }
 
   private async record(contact: WireContact): Promise<AppRecord> {
-    return toRecord(contact, (await this.schema()).codecs);
+    const record = toRecord(contact, (await this.schema()).codecs);
+    if (this.lists) record.fields[LISTS_FIELD] = this.lists.tagsOf(await this.lists.index(), contact.id);
+    return record;
   }
 
   async fieldCatalog(): Promise<FieldDef[]> {
@@ -270,7 +288,16 @@ export class HubSpotConnector implements Connector {
       if (page.done) break;
     }
     const archivedKeys = archived.filter((a) => a.at >= from).map((a) => `x${a.id}:${a.at}`);
-    return encodeFeed({ v: 1, phase: 'search', at: from, mark, archivedFrom: from, seen: prune([...state.seen, ...archivedKeys], from, from) });
+    const lists = this.lists ? this.lists.snapshot(await this.lists.index(true)) : undefined;
+    return encodeFeed({
+      v: 1,
+      phase: 'search',
+      at: from,
+      mark,
+      archivedFrom: from,
+      seen: prune([...state.seen, ...archivedKeys], from, from),
+      ...(lists ? { lists } : {}),
+    });
   }
 
   /** Every archived contact with the time it was archived (HubSpot keeps them 90 days). */
@@ -294,6 +321,7 @@ export class HubSpotConnector implements Connector {
 
   async changesSince(cursor: string, pageSize: number): Promise<ChangeSet> {
     let state = decodeFeed(cursor);
+    if (state.phase === 'lists') return this.listChanges(state);
     if (state.phase === 'search') {
       const page = await this.searchPage(state, Math.min(Math.max(1, pageSize), MAX_SEARCH_PAGE));
       state = page.done ? { ...page.state, phase: 'archived', archivedAfter: undefined } : page.state;
@@ -317,7 +345,30 @@ export class HubSpotConnector implements Connector {
     state.seen = [...seen];
     const next = reply.body.paging?.next?.after;
     if (next) return { changes, nextCursor: encodeFeed({ ...state, archivedAfter: next }), hasMore: true };
+    if (this.lists) return { changes, nextCursor: encodeFeed({ ...state, phase: 'lists', archivedAfter: undefined }), hasMore: true };
     return { changes, nextCursor: encodeFeed(nextCycle(state)), hasMore: false };
+  }
+
+  /**
+   * The end of a cycle with tags from lists: list memberships do not move lastmodifieddate, so the contacts whose
+   * lists changed are found by comparing the lists with the cursor's snapshot, and read again.
+   */
+  private async listChanges(state: FeedState): Promise<ChangeSet> {
+    const lists = this.lists!;
+    if (!state.lists) {
+      // A cursor from before lists were the scope's tags: start comparing from now.
+      const snapshot = lists.snapshot(await lists.index(true));
+      return { changes: [], nextCursor: encodeFeed(nextCycle({ ...state, lists: snapshot })), hasMore: false };
+    }
+    const { contacts, snapshot } = await lists.changedSince(state.lists);
+    const found = await this.readMany(contacts);
+    const changes: Change[] = [];
+    for (const id of contacts) {
+      const contact = found.get(id);
+      // Archived contacts are reported by the archived phase; a contact HubSpot no longer has is not a tag change.
+      if (contact) changes.push({ deleted: false, record: await this.record(contact) });
+    }
+    return { changes, nextCursor: encodeFeed(nextCycle({ ...state, lists: snapshot })), hasMore: false };
   }
 
   /** One page of "modified at or after state.at", oldest first, without what `seen` already holds. */
@@ -365,10 +416,18 @@ export class HubSpotConnector implements Connector {
     const owner = this.scope.owner === 'mine' ? await this.myOwnerId() : undefined;
 
     const bodies = new Map<number, Record<string, string>>();
+    // Tags from lists are memberships, written once the contacts exist (a create's list needs its id).
+    const wantedTags = new Map<number, string[]>();
     for (const { op, index } of items) {
       if (op.kind === 'delete') continue;
       try {
-        const props = toProperties(op.fields, schema.byKey);
+        let fields = op.fields;
+        if (this.lists && LISTS_FIELD in fields) {
+          const { [LISTS_FIELD]: tags, ...rest } = fields;
+          wantedTags.set(index, tagList(tags));
+          fields = rest;
+        }
+        const props = toProperties(fields, schema.byKey);
         if (op.kind === 'create' && owner && !props.hubspot_owner_id) props.hubspot_owner_id = owner;
         bodies.set(index, props);
       } catch (err) {
@@ -385,8 +444,14 @@ export class HubSpotConnector implements Connector {
 
     const upserts = writes.filter((i) => !results[i.index] && i.op.kind === 'create' && bodies.get(i.index)?.email);
     const plainCreates = writes.filter((i) => !results[i.index] && i.op.kind === 'create' && !bodies.get(i.index)?.email);
-    const updates = writes.filter((i) => !results[i.index] && i.op.kind === 'update');
     const written = new Map<number, string>();
+    // An update of the lists alone changes no property: nothing to send to the contact itself.
+    const listsOnly = writes.filter((i) => !results[i.index] && i.op.kind === 'update' && wantedTags.has(i.index) && Object.keys(bodies.get(i.index) ?? {}).length === 0);
+    for (const { op, index } of listsOnly) {
+      written.set(index, (op as Extract<WriteOp, { kind: 'update' }>).id);
+      results[index] = { ref: op.ref, ok: true, record: null };
+    }
+    const updates = writes.filter((i) => !results[i.index] && i.op.kind === 'update');
 
     for (let s = 0; s < upserts.length; s += MAX_BATCH) {
       await this.batch('upsert', upserts.slice(s, s + MAX_BATCH), bodies, results, written);
@@ -408,10 +473,22 @@ export class HubSpotConnector implements Connector {
 
     // Write answers carry only some properties; the records handed back are read whole.
     const fresh = await this.readMany([...new Set(written.values())]);
+    if (this.lists && wantedTags.size > 0) {
+      const memberships = new Map<string, string[]>();
+      for (const [index, tags] of wantedTags) {
+        const id = written.get(index);
+        if (id !== undefined && fresh.has(id) && results[index]?.ok) memberships.set(id, tags);
+      }
+      // Membership changes no contact property: the contacts read above still hold; their tags come from the index.
+      await this.lists.write(memberships);
+    }
     for (const [index, id] of written) {
       const contact = fresh.get(id);
       const current = results[index];
       if (contact && current?.ok) results[index] = { ref: current.ref, ok: true, record: await this.record(contact) };
+      else if (!contact && current?.ok && listsOnly.some((i) => i.index === index)) {
+        results[index] = failure(items[index].op, new NotFoundError(`HubSpot contact ${id} does not exist or is archived`, 404, 'OBJECT_NOT_FOUND'));
+      }
     }
     return results;
   }

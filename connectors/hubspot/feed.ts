@@ -1,4 +1,5 @@
 import { FeedExpiredError } from '../errors';
+import type { ListSnapshot } from './lists';
 
 // The position of HubSpot's changes feed, which HubSpot does not have: Rapport builds one from the search API
 // (contacts with lastmodifieddate ≥ a time, oldest first) and the list of archived contacts.
@@ -18,7 +19,8 @@ export const MAX_SEEN = 1000;
 
 export interface FeedState {
   v: 1;
-  phase: 'search' | 'archived';
+  /** With tags from lists, a cycle ends by comparing list memberships (phase "lists"), see lists.ts. */
+  phase: 'search' | 'archived' | 'lists';
   /** Where the search query of this page starts (epoch ms, GTE). */
   at: number;
   /** Offset within `at`'s millisecond, when one millisecond holds more than a page. */
@@ -30,6 +32,8 @@ export interface FeedState {
   /** Paging token of the archived list. */
   archivedAfter?: string;
   seen: string[];
+  /** The lists in scope as the last cycle left them, when tags come from lists. */
+  lists?: ListSnapshot;
 }
 
 export function encodeFeed(state: FeedState): string {
@@ -58,5 +62,13 @@ export function prune(seen: string[], upsertFrom: number, archivedFrom: number):
 /** The state a new cycle starts from once a cycle has read everything. */
 export function nextCycle(state: FeedState): FeedState {
   const from = state.mark - OVERLAP_MS;
-  return { v: 1, phase: 'search', at: from, mark: state.mark, archivedFrom: from, seen: prune(state.seen, from, from) };
+  return {
+    v: 1,
+    phase: 'search',
+    at: from,
+    mark: state.mark,
+    archivedFrom: from,
+    seen: prune(state.seen, from, from),
+    ...(state.lists ? { lists: state.lists } : {}),
+  };
 }

@@ -4,6 +4,7 @@ import { OAuth2Session } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { HubSpotClient, type HubSpotAuth } from './client';
 import { HubSpotConnector, hubspotCapabilities } from './connector';
+import { HubSpotLists } from './lists';
 import { hubspotStandardFields } from './mapping';
 
 // HubSpot CRM contacts (API v3). Credentials are a private app's access token, or an OAuth app's client and
@@ -31,10 +32,17 @@ export const hubspotScopeSchema = z.object({
   tagsFrom: z
     .union([
       z.object({ property: z.string().min(1) }).strict(),
-      z.object({ list: z.unknown() }).strict(),
+      z
+        .object({
+          lists: z.union([z.literal('all'), z.array(z.string().trim().min(1)).min(1)]),
+        })
+        .strict(),
     ])
     .optional()
-    .describe('where tags live: a multiple-checkboxes contact property ({ property: name }); lists are not supported yet'),
+    .describe(
+      'where tags live: a multiple-checkboxes contact property ({ property: name }), or contact lists ({ lists: "all" | [names] }): ' +
+        "a contact's tags are the names of its lists; new tags create static (MANUAL) lists; dynamic lists are read, never written",
+    ),
   owner: z.enum(['mine', 'all']).default('all').describe('"mine": only contacts owned by the user who authorized the app'),
 });
 
@@ -54,9 +62,6 @@ export const hubspotApp: AppDefinition = {
       throw new ConfigError(`HubSpot scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const { tagsFrom, owner, baseUrl } = scope.data;
-    if (tagsFrom && 'list' in tagsFrom) {
-      throw new ConfigError('HubSpot scope: tags from lists are not supported yet; use a multiple-checkboxes property ({ "property": name })');
-    }
     const credentials = parsed.data;
     const timeout = account.options?.requestTimeoutMs;
     let auth: HubSpotAuth;
@@ -93,6 +98,15 @@ export const hubspotApp: AppDefinition = {
       if (typeof user !== 'string') throw new ConfigError('HubSpot did not tell which user authorized the app');
       return user;
     };
-    return new HubSpotConnector(client, { baseUrl, owner, tagsFrom: tagsFrom as { property: string } | undefined }, whoAmI);
+    const lists =
+      tagsFrom && 'lists' in tagsFrom
+        ? new HubSpotLists(
+            client,
+            tagsFrom.lists,
+            // The index cache is per account and scope; the key is a hash, so no credential is kept in it.
+            HubSpotLists.cacheKeyOf(baseUrl, 'refreshToken' in credentials ? credentials.refreshToken : credentials.accessToken, tagsFrom.lists),
+          )
+        : null;
+    return new HubSpotConnector(client, { baseUrl, owner, tagsFrom }, whoAmI, lists);
   },
 };

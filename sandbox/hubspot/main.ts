@@ -25,6 +25,7 @@ for (const spec of values.account) {
     `    OAuth:       credentials {"clientId":"${oauth.clientId}","clientSecret":"${oauth.clientSecret}","refreshToken":"${oauth.refreshToken}"}`,
   );
   console.log(`    scope:       {"baseUrl":"${sandbox.url}","tagsFrom":{"property":"contact_tags"}}`);
+  console.log(`    or, tags from lists: {"baseUrl":"${sandbox.url}","tagsFrom":{"lists":"all"}}`);
 }
 
 closeOnSignals(sandbox, 'hubspot sandbox');
