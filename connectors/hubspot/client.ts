@@ -59,7 +59,7 @@ export class HubSpotClient {
   }
 
   async call<T>(
-    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     options: { query?: Record<string, string | number | boolean | undefined | null>; body?: unknown } = {},
   ): Promise<Reply<T>> {

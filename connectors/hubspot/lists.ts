@@ -134,13 +134,8 @@ export class HubSpotLists {
     };
   }
 
-  /**
-   * Membership writes are PUT only. The client's method type names the verbs the contacts API needed, though it
-   * sends any method as given; client.ts is being moved onto connectors/http.ts, so PUT is admitted here until
-   * its type lists it.
-   */
   private put(path: string, body: unknown): Promise<Reply<unknown>> {
-    return this.client.call<unknown>('PUT' as 'POST', path, { body });
+    return this.client.call<unknown>('PUT', path, { body });
   }
 
   /** Contact lists whose names match `query` (all of them without one), in scope or not. */
