@@ -1,3 +1,4 @@
+import { Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ConnectorError, TransientError } from '../connectors/errors';
 
@@ -19,10 +20,25 @@ export function asActivityFailure(err: unknown): unknown {
   return err;
 }
 
+const LIVENESS_MS = 3_000;
+
+/**
+ * Runs an activity body: its errors carry their kind, and while it runs it heartbeats, so a worker that dies
+ * is noticed within the heartbeat timeout however long one app call takes (a big page, a slow batch).
+ */
 export async function withFailureKinds<T>(fn: () => Promise<T>): Promise<T> {
+  let alive: NodeJS.Timeout | undefined;
+  try {
+    Context.current();
+    alive = setInterval(() => heartbeat(), LIVENESS_MS);
+  } catch {
+    // called outside an activity (tests run the steps directly): nothing to heartbeat to
+  }
   try {
     return await fn();
   } catch (err) {
     throw asActivityFailure(err);
+  } finally {
+    clearInterval(alive);
   }
 }

@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     'plan-batch-size': { type: 'string' },
     pglite: { type: 'boolean', default: false },
     'skip-sync': { type: 'boolean', default: false },
+    'skip-carddav': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
@@ -38,7 +39,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(
     'usage: npm run bench -- [-n contacts per side] [--changes 50] [--planner-contacts 100000] [--page-size 100] ' +
-      '[--plan-batch-size 500] [--pglite] [--skip-sync] [--json]\n',
+      '[--plan-batch-size 500] [--pglite] [--skip-sync] [--skip-carddav] [--json]\n',
   );
   process.exit(0);
 }
@@ -437,6 +438,16 @@ async function main(): Promise<void> {
   }
   await plannerCase();
   printTable();
+  // CardDAV beside vdirsyncer, on a real Radicale: it prints its own table.
+  if (!flags['skip-carddav']) {
+    try {
+      const { runCardDavBench } = await import('./carddav/main');
+      await runCardDavBench({});
+    } catch (err) {
+      process.stdout.write(`\nCardDAV benchmark FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+      failed = err;
+    }
+  }
   if (failed) process.exitCode = 1;
 }
 
