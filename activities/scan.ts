@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { FeedExpiredError } from '../connectors/errors';
 import type { Db } from '../db/client';
 import { records } from '../db/schema';
+import { brakeCheck } from '../sync/brake';
 import { emailKeys } from '../sync/match';
 import type { AppRecord, FieldDef, Side } from '../sync/types';
 import { catalogOf, loadConnectionRow, openSide, type ActivityDeps } from './context';
@@ -112,20 +113,37 @@ export function scanActivities(deps: ActivityDeps) {
     },
 
     /** After a re-scan, what the scan did not see is gone from the app. */
-    async finishScan(connectionId: string, side: Side, scanId: string): Promise<{ missing: number }> {
+    async finishScan(
+      connectionId: string,
+      side: Side,
+      scanId: string,
+      options: { confirmed?: boolean } = {},
+    ): Promise<{ missing: number; brake: { reasons: string[] } | null }> {
+      const mine = and(eq(records.connectionId, connectionId), eq(records.side, side), eq(records.deleted, false));
+      if (!options.confirmed) {
+        // An outage or a paging bug looks like an empty account: that must not become a mass deletion.
+        const [counts] = await deps.db
+          .select({
+            live: sql<number>`count(*)::int`,
+            seen: sql<number>`count(*) filter (where ${records.scanId} = ${scanId})::int`,
+          })
+          .from(records)
+          .where(mine);
+        const verdict = brakeCheck({
+          linkedCount: 0,
+          ops: [],
+          share: 1,
+          previousCounts: { a: 0, b: 0, [side]: counts.live },
+          currentCounts: { a: 1, b: 1, [side]: counts.seen },
+        });
+        if (verdict.needsConfirmation) return { missing: 0, brake: { reasons: verdict.reasons } };
+      }
       const gone = await deps.db
         .update(records)
         .set({ deleted: true, dirty: true, updatedAt: sql`now()` })
-        .where(
-          and(
-            eq(records.connectionId, connectionId),
-            eq(records.side, side),
-            eq(records.deleted, false),
-            or(isNull(records.scanId), ne(records.scanId, scanId)),
-          ),
-        )
+        .where(and(mine, or(isNull(records.scanId), ne(records.scanId, scanId))))
         .returning({ id: records.extId });
-      return { missing: gone.length };
+      return { missing: gone.length, brake: null };
     },
 
     async fetchChanges(connectionId: string, side: Side, cursor: string): Promise<ChangesResult> {

@@ -282,7 +282,13 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     }
     if (scan.done) {
       // The first scan sees everything there is; a re-scan after an expired feed also reveals deletions.
-      if (state.phase !== 'initial-scan') await step(() => io.finishScan(connectionId, side, scan.scanId));
+      if (state.phase !== 'initial-scan') {
+        const finished = await step(() => io.finishScan(connectionId, side, scan.scanId));
+        if (finished?.brake) {
+          const decision = await waitForConfirmation(finished.brake);
+          if (decision === 'confirm') await step(() => io.finishScan(connectionId, side, scan.scanId, { confirmed: true }));
+        }
+      }
       state.feed[side] = scan.feedCursor;
       state.scan[side] = null;
     }
@@ -349,18 +355,20 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
   }
 
   /** The safety brake: nothing is written until a person confirms or cancels the deletions. */
-  async function waitForConfirmation(brake: { reasons: string[] }): Promise<void> {
+  async function waitForConfirmation(brake: { reasons: string[] }): Promise<'confirm' | 'cancel' | null> {
     state.brake = brake;
     state.phase = 'needs-confirmation';
     brakeDecision = null;
     log.warn('safety brake: waiting for confirmation', { connectionId, reasons: brake.reasons });
     await mirrorPhase();
     await condition(() => brakeDecision !== null || stopRequested);
-    if (brakeDecision === 'confirm') state.allowDestructive = true;
-    if (brakeDecision === 'cancel') await step(() => io.dropDeletions(connectionId));
+    const decision = brakeDecision;
+    if (decision === 'confirm') state.allowDestructive = true;
+    if (decision === 'cancel') await step(() => io.dropDeletions(connectionId));
     state.brake = null;
     state.phase = 'running';
     await mirrorPhase();
+    return decision;
   }
 
   /** Failed contacts get a case of their own in Temporal; the connection never waits on one. */

@@ -141,6 +141,24 @@ describe('sync semantics end to end', () => {
     expect((await stack.request('POST', `/connections/${id}/confirm`)).status).toBe(409);
   });
 
+  it('a side that suddenly lists no contacts waits for confirmation instead of deleting everyone', async () => {
+    const { id, alpha, beta } = await connected(6, { deletions: { policy: 'delete' } });
+    // An account wiped (or an outage answering empty pages): its change feed is gone too, so the engine re-scans.
+    alpha.reset();
+    await stack.request('POST', `/connections/${id}/sync`);
+    const held = await eventually(async () => {
+      const s = await stack.status(id);
+      return s?.phase === 'needs-confirmation' ? s : undefined;
+    }, 'the brake');
+    expect(held.brake?.reasons[0]).toMatch(/side A lists no contacts where it had 6/);
+    expect((await stack.request('POST', `/connections/${id}/cancel`)).status).toBe(200);
+    await eventually(async () => {
+      const s = await stack.status(id);
+      return s?.phase === 'running' && !s.syncing;
+    }, 'running again');
+    expect(beta.count()).toBe(6);
+  });
+
   it('credentials that stop working put the connection in needs-reauth; new credentials resume it', async () => {
     const { id, alpha, beta } = await connected(2);
     beta.configure({ token: 'rotated-token' });
