@@ -144,18 +144,30 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
         return;
       }
       requests[req.method ?? 'GET'] = (requests[req.method ?? 'GET'] ?? 0) + 1;
+      // Radicale refuses an oversized body from its Content-Length alone and closes the socket unread, which
+      // resets the connection under a body still in flight and can lose its 413. Such a body is held back
+      // here, so the client always gets Radicale's own answer.
+      const declared = Number(req.headers['content-length'] ?? 0);
+      const holdBody = opts.maxContentLength !== undefined && declared > opts.maxContentLength;
       const upstream = httpRequest(
         { host: '127.0.0.1', port, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${port}` } },
         (answer: IncomingMessage) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
+          if (holdBody) answer.on('end', () => upstream.destroy());
         },
       );
       upstream.on('error', () => {
+        if (res.headersSent) return;
         res.writeHead(502);
         res.end();
       });
-      req.pipe(upstream);
+      if (holdBody) {
+        req.resume();
+        upstream.flushHeaders();
+      } else {
+        req.pipe(upstream);
+      }
     });
     await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
