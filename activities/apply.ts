@@ -1,4 +1,4 @@
-import { heartbeat, activityInfo, Context } from '@temporalio/activity';
+import { heartbeat, Context } from '@temporalio/activity';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { ErrorInfo } from '../connectors/errors';
 import type { WriteOp, WriteResult } from '../connectors/types';
@@ -20,7 +20,7 @@ import type { Operation } from '../sync/plan-types';
 import { otherSide, type AppRecord, type FieldDef, type FieldValue, type Side } from '../sync/types';
 import { catalogOf, loadConnectionRow, openSide, type ActivityDeps, type SideAccess } from './context';
 import { describeContact } from './describe';
-import { withFailureKinds } from './failure';
+import { inActivity, withFailureKinds } from './failure';
 
 export interface ApplyResult {
   created: { a: number; b: number };
@@ -38,13 +38,6 @@ type Fields = Record<string, FieldValue>;
 const pick = (fields: Record<string, FieldValue>, keys: string[]) =>
   Object.fromEntries(keys.map((k) => [k, fields[k] ?? null]));
 
-const inActivity = () => {
-  try {
-    return Boolean(activityInfo());
-  } catch {
-    return false;
-  }
-};
 
 export function applyActivities(deps: ActivityDeps) {
   const { db } = deps;

@@ -1,53 +1,24 @@
 import { activityInfo, getClient, heartbeat, sleep } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { connections, failures, records } from '../db/schema';
 import {
-  CONTACT_FAILURE_WORKFLOW_TYPE,
   contactFailureWorkflowId,
   resolvedSignal,
-  retrySignal,
   statusQuery,
   syncNowSignal,
   type FailureCaseInput,
 } from '../workflows/messages';
-import { connectionIdKey, contactAppKey, failureKindKey } from '../workflows/search-attributes';
-import { connectionWorkflowId } from '../workflows/client';
+import { caseInput, connectionWorkflowId, openCase } from '../workflows/client';
 import type { ActivityDeps } from './context';
 
-type FailureRow = typeof failures.$inferSelect;
 
 const OPEN_BATCH = 200;
 const POLL_MS = 300;
 const REPLAY_PATIENCE_MS = 10 * 60_000;
 
-export function caseInput(row: FailureRow, targetApp: string): FailureCaseInput {
-  return { connectionId: row.connectionId, side: row.side, extId: row.extId, targetApp, kind: row.kind, step: row.step };
-}
-
-/** Starts (or, with retry, signals) the contact's failure case; an open case is reused, never duplicated. */
-export async function openCase(client: Client, taskQueue: string, input: FailureCaseInput, retry = false) {
-  const workflowId = contactFailureWorkflowId(input.connectionId, input.side, input.extId);
-  const options = {
-    taskQueue,
-    workflowId,
-    args: [input] as [FailureCaseInput],
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: connectionIdKey, value: input.connectionId },
-      { key: failureKindKey, value: input.kind },
-      { key: contactAppKey, value: input.targetApp },
-    ]),
-    staticSummary: `Contact ${input.side}:${input.extId} of connection ${input.connectionId} failed to ${input.step}`,
-  };
-  if (retry) {
-    await client.workflow.signalWithStart(CONTACT_FAILURE_WORKFLOW_TYPE, { ...options, signal: retrySignal, signalArgs: [] });
-  } else {
-    await client.workflow.start(CONTACT_FAILURE_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'USE_EXISTING' });
-  }
-  return workflowId;
-}
 
 export function failureCaseActivities(deps: ActivityDeps) {
   const { db } = deps;

@@ -22,18 +22,22 @@ export function asActivityFailure(err: unknown): unknown {
 
 const LIVENESS_MS = 3_000;
 
+/** Whether the code runs inside a Temporal activity (tests also call the steps directly). */
+export function inActivity(): boolean {
+  try {
+    Context.current();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs an activity body: its errors carry their kind, and while it runs it heartbeats, so a worker that dies
  * is noticed within the heartbeat timeout however long one app call takes (a big page, a slow batch).
  */
 export async function withFailureKinds<T>(fn: () => Promise<T>): Promise<T> {
-  let alive: NodeJS.Timeout | undefined;
-  try {
-    Context.current();
-    alive = setInterval(() => heartbeat(), LIVENESS_MS);
-  } catch {
-    // called outside an activity (tests run the steps directly): nothing to heartbeat to
-  }
+  const alive = inActivity() ? setInterval(() => heartbeat(), LIVENESS_MS) : undefined;
   try {
     return await fn();
   } catch (err) {

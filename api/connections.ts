@@ -1,5 +1,4 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import { caseInput } from '../activities/failure-cases';
 import { failures, records } from '../db/schema';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -21,6 +20,7 @@ import {
 import { newId } from '../db/queries/ids';
 import type { Side } from '../sync/types';
 import type { ConnectionStatus } from '../workflows/messages';
+import { caseInput } from '../workflows/client';
 import { authOf } from './auth';
 import { isUpdateRejected, isWorkflowNotFound, type ConnectionControlPort } from './control';
 import { ApiError, errorSummary, notFound, validationError, type Issue } from './errors';

@@ -8,6 +8,9 @@ import { authOf } from './auth';
 import { notFound } from './errors';
 import { errorResponseSchema, idParamsSchema, sideSchema } from './schemas';
 import { parseOrThrow } from './validation';
+import { CONTACT_FAILURE_WORKFLOW_TYPE, contactFailureWorkflowId } from '../workflows/messages';
+
+export { CONTACT_FAILURE_WORKFLOW_TYPE, contactFailureWorkflowId };
 
 // GET /connections/:id/health: the contacts that do not sync, one row per contact and step, with what
 // the app said and where to find the contact's case in the Temporal UI.
@@ -15,13 +18,6 @@ import { parseOrThrow } from './validation';
 export interface OpsRoutesDeps {
   db: Db;
 }
-
-/** The id of the per-contact failure workflow: the same contact always lands on the same execution. */
-export function contactFailureWorkflowId(connectionId: string, side: 'a' | 'b', extId: string): string {
-  return `contact-failure:${connectionId}:${side}:${extId}`;
-}
-
-export const CONTACT_FAILURE_WORKFLOW_TYPE = 'contactFailureWorkflow';
 
 /** Temporal visibility query for one connection's failure cases; ids are generated, so quoting is enough. */
 export function failureCasesQuery(connectionId: string): string {
