@@ -22,8 +22,9 @@ interface Run {
 }
 
 function startDemo(env: NodeJS.ProcessEnv): Run {
-  // tsx itself rather than `npx tsx`: npm exec does not pass SIGTERM on, and the test is about a clean stop.
-  const child = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts'], {
+  // Node with tsx's loader, as `npm start` runs it: no wrapper process between the signal and the product
+  // (the tsx CLI re-sends a signal and then SIGKILLs a child that does not confirm within 30 ms).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     cwd: projectRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
