@@ -1,12 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type RequestListener } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { FaultQueue } from '../kit/faults';
+import { listen, type Listening } from '../kit/listen';
 
-// A real Radicale (Debian's radicale 3.1.8) for the CardDAV connector's tests, the harness and the benchmark:
-// its own port on 127.0.0.1, its own storage folder and htpasswd file, stopped (and its folder removed) after.
+// CardDAV's sandbox is a real server: Debian's radicale 3.1.8, for the connector's tests, the harness and the
+// benchmark alike. Its own port on 127.0.0.1, its own storage folder and htpasswd file, stopped (and its folder
+// removed) after.
 //
 // Optionally behind a small proxy that can answer the next request with a chosen status (429 + Retry-After,
 // 503), which Radicale itself never sends: that is how the tests see throttling from a real server's client path.
@@ -130,13 +133,13 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
   const child = spawn('radicale', args, { stdio: ['ignore', out, out] });
   await waitUntilAnswers(directUrl, child, log);
 
-  let proxy: Server | null = null;
-  const faults: Fault[] = [];
+  let proxy: Listening | null = null;
+  const faults = new FaultQueue<Fault>();
   const requests: Record<string, number> = {};
   let url = directUrl;
   if (opts.proxy) {
-    proxy = createHttpServer((req, res) => {
-      const fault = faults.shift();
+    const forward: RequestListener = (req, res) => {
+      const fault = faults.take();
       if (fault) {
         req.resume();
         res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
@@ -168,9 +171,9 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
       } else {
         req.pipe(upstream);
       }
-    });
-    await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    };
+    proxy = await listen(forward);
+    url = proxy.url;
   }
 
   return {
@@ -208,12 +211,10 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
     },
     failNext(fault) {
       if (!proxy) throw new Error('startRadicale({ proxy: true }) is needed to inject faults');
-      faults.push(fault);
+      faults.add(fault);
     },
     async stop() {
-      const closed = new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
-      proxy?.closeAllConnections();
-      await closed;
+      await proxy?.close();
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');

@@ -1,5 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { retryAfter } from '../kit/gate';
+import { listen } from '../kit/listen';
 import { TokenService, type IssuedTokens, type OAuthClientConfig } from '../kit/oauth';
 import { GoogleAccount, UNAUTHENTICATED_MESSAGE } from './store';
 import { GoogleApiError, type AccountConfig } from './types';
@@ -150,8 +151,7 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof GoogleApiError) {
-      if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      res.status(err.code).json(err.body());
+      res.status(err.code).set(retryAfter(err.retryAfterSeconds)).json(err.body());
       return;
     }
     if ((err as { type?: string }).type === 'entity.parse.failed') {
@@ -162,15 +162,8 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
     res.status(500).json(new GoogleApiError(500, 'Internal error encountered.', 'INTERNAL').body());
   });
 
-  const host = opts.host ?? '127.0.0.1';
-  const server = app.listen(opts.port ?? 0, host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const { url, close } = await listen(app, { port: opts.port, host: opts.host });
 
-  let closing: Promise<void> | null = null;
   const grant = (name: string) => {
     account(name);
     return tokens.grant(name, clients[0].clientId);
@@ -188,12 +181,6 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
     },
     expireAccessTokens: (name) => tokens.expireAccessTokens(name),
     revoke: (refreshToken) => tokens.revoke(refreshToken),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close,
   };
 }

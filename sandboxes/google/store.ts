@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { FaultQueue } from '../kit/faults';
+import { RollingWindow } from '../kit/rate-limit';
 import { person as seedPerson } from '../kit/seed';
 import {
   GoogleApiError,
@@ -117,8 +119,8 @@ export class GoogleAccount {
   private syncTokens = new Map<string, SyncTokenState>();
   private tokenGeneration = 0;
   private searchCache: StoredPerson[] | null = null;
-  private faults: (FaultSpec & { count: number })[] = [];
-  private window: number[] = [];
+  private faults = new FaultQueue<FaultSpec>();
+  private window = new RollingWindow(60_000);
   private nextPersonIndex = 0;
   readonly stats: AccountStats = { requests: 0, rateLimited: 0, writes: 0, listCalls: 0 };
   config: Required<Omit<AccountConfig, 'maxRequestsPerMinute'>> & Pick<AccountConfig, 'maxRequestsPerMinute'>;
@@ -141,7 +143,7 @@ export class GoogleAccount {
   // ---- test and demo hooks ---------------------------------------------------------------------------------
 
   failNext(fault: FaultSpec): void {
-    this.faults.push({ ...fault, count: Math.max(1, Math.floor(fault.count ?? 1)) });
+    this.faults.add(fault, Math.max(1, Math.floor(fault.count ?? 1)));
   }
 
   /** What passing time does to sync tokens: every token issued so far is refused from now on. */
@@ -226,21 +228,16 @@ export class GoogleAccount {
   /** Counts the request; throws the injected fault or the quota error that applies to it. */
   admit(at = Date.now()): void {
     this.stats.requests++;
-    const fault = this.faults[0];
+    const fault = this.faults.take();
     if (fault) {
-      if (--fault.count <= 0) this.faults.shift();
       if (fault.status === 429) this.stats.rateLimited++;
       throw faultError(fault);
     }
     const max = this.config.maxRequestsPerMinute;
     if (!max) return;
-    this.window = this.window.filter((t) => at - t < 60_000);
-    if (this.window.length < max) {
-      this.window.push(at);
-      return;
-    }
+    const retryAfter = this.window.take(max, at);
+    if (retryAfter === null) return;
     this.stats.rateLimited++;
-    const retryAfter = Math.max(1, Math.ceil((this.window[0] + 60_000 - at) / 1000));
     throw quotaError(retryAfter);
   }
 

@@ -1,5 +1,6 @@
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { gate } from '../kit/gate';
+import { listen } from '../kit/listen';
 import { TokenService, type OAuthClientConfig } from '../kit/oauth';
 import {
   DEFAULT_READ_PROPERTIES,
@@ -240,15 +241,13 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     next();
   };
 
-  const gate =
-    (search: boolean) =>
-    (_req: Req, res: Response, next: NextFunction): void => {
+  const admit = (search: boolean) =>
+    gate<Req>((_req, res) => {
       const account = res.locals.account as HubSpotAccount;
       const refused = account.admit(search);
       if (!search) res.set(account.rateHeaders());
-      if (refused) return void res.status(refused.status).json(refused.body);
-      next();
-    };
+      return refused;
+    });
 
   const needsWrite = (_req: Req, res: Response, next: NextFunction): void => {
     const account = res.locals.account as HubSpotAccount;
@@ -256,7 +255,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     next();
   };
 
-  const api = [authenticate, gate(false), json];
+  const api = [authenticate, admit(false), json];
   const write = [...api, needsWrite];
   const acct = (res: Response) => res.locals.account as HubSpotAccount;
 
@@ -279,7 +278,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   });
 
   // Search has its own per-second limit and sends no X-HubSpot-RateLimit headers.
-  app.post(`${CONTACTS}/search`, authenticate, gate(true), json, (req: Req, res: Response) => {
+  app.post(`${CONTACTS}/search`, authenticate, admit(true), json, (req: Req, res: Response) => {
     const account = acct(res);
     const body = (req.body ?? {}) as SearchRequest;
     const found = account.search(body);
@@ -438,15 +437,8 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     send(res, new HubSpotError(500, errorBody('INTERNAL_ERROR', 'internal error')));
   });
 
-  const host = options.host ?? '127.0.0.1';
-  const server = app.listen(options.port ?? 0, host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const baseUrl = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const { url: baseUrl, close } = await listen(app, { port: options.port, host: options.host });
 
-  let closing: Promise<void> | null = null;
   return {
     url: baseUrl,
     account: accountNamed,
@@ -466,12 +458,6 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     revoke: (refreshToken) => tokens.revoke(refreshToken),
     failNext: (account, status, count) => accountNamed(account).failNext(status, count),
     contacts: (account) => accountNamed(account).all(),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close,
   };
 }

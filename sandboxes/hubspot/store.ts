@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { FaultQueue } from '../kit/faults';
+import { FixedWindow, RollingWindow } from '../kit/rate-limit';
 import { person } from '../kit/seed';
 
 // One HubSpot account ("portal") of the HubSpot sandbox: contacts with string-only properties, the property
@@ -206,11 +208,6 @@ export interface SearchRequest {
   after?: string | number;
 }
 
-export interface Fault {
-  status: number;
-  remaining: number;
-}
-
 export class HubSpotAccount {
   readonly portalId: number;
   readonly privateAppToken: string;
@@ -222,10 +219,12 @@ export class HubSpotAccount {
   private nextListId = 1;
   private nextId = 101;
   private clock = 0;
-  private faults: Fault[] = [];
-  private tenSecondWindow: number[] = [];
-  private searchWindow: number[] = [];
-  private dailyCount = 0;
+  /** Statuses of the injected faults to come. */
+  private faults = new FaultQueue<number>();
+  private tenSeconds = new RollingWindow(10_000);
+  private searchSecond = new RollingWindow(1000);
+  /** The daily count; no day ends in the sandbox. */
+  private day = new FixedWindow(Infinity);
   readonly stats = { requests: 0, searches: 0, rateLimited: 0, writes: 0 };
 
   constructor(
@@ -300,46 +299,39 @@ export class HubSpotAccount {
 
   /** Fails the next `count` API requests with `status` and the real body for that status. */
   failNext(status: number, count = 1): void {
-    this.faults.push({ status, remaining: count });
+    this.faults.add(status, Math.max(1, count));
   }
 
   /** Whether one request may pass; a refusal carries the status, body and headers to send. */
   admit(search: boolean, now = Date.now()): { status: number; body: HubSpotErrorBody | Record<string, unknown> } | null {
     this.stats.requests++;
     if (search) this.stats.searches++;
-    const fault = this.faults[0];
-    if (fault) {
-      if (--fault.remaining <= 0) this.faults.shift();
-      if (fault.status === 429) this.stats.rateLimited++;
-      return { status: fault.status, body: this.faultBody(fault.status, search) };
+    const fault = this.faults.take();
+    if (fault !== undefined) {
+      if (fault === 429) this.stats.rateLimited++;
+      return { status: fault, body: this.faultBody(fault, search) };
     }
     const limits = this.config.limits;
     if (search) {
-      this.searchWindow = this.searchWindow.filter((t) => now - t < 1000);
-      if (this.searchWindow.length >= limits.searchPerSecond) {
-        this.stats.rateLimited++;
-        return { status: 429, body: this.faultBody(429, true) };
-      }
-      this.searchWindow.push(now);
-      return null;
+      if (this.searchSecond.take(limits.searchPerSecond, now) === null) return null;
+      this.stats.rateLimited++;
+      return { status: 429, body: this.faultBody(429, true) };
     }
-    this.tenSecondWindow = this.tenSecondWindow.filter((t) => now - t < 10_000);
-    if (this.tenSecondWindow.length >= limits.tenSecondly || this.dailyCount >= limits.daily) {
+    if (this.day.used(now) >= limits.daily || this.tenSeconds.take(limits.tenSecondly, now) !== null) {
       this.stats.rateLimited++;
       return { status: 429, body: this.faultBody(429, false) };
     }
-    this.tenSecondWindow.push(now);
-    this.dailyCount++;
+    this.day.add(1, now);
     return null;
   }
 
   /** The X-HubSpot-RateLimit-* headers HubSpot sends on every response except search's. */
   rateHeaders(now = Date.now()): Record<string, string> {
     const limits = this.config.limits;
-    const used = this.tenSecondWindow.filter((t) => now - t < 10_000).length;
+    const used = this.tenSeconds.used(now);
     return {
       'X-HubSpot-RateLimit-Daily': String(limits.daily),
-      'X-HubSpot-RateLimit-Daily-Remaining': String(Math.max(0, limits.daily - this.dailyCount)),
+      'X-HubSpot-RateLimit-Daily-Remaining': String(Math.max(0, limits.daily - this.day.used(now))),
       'X-HubSpot-RateLimit-Interval-Milliseconds': '10000',
       'X-HubSpot-RateLimit-Max': String(limits.tenSecondly),
       'X-HubSpot-RateLimit-Remaining': String(Math.max(0, limits.tenSecondly - used)),
@@ -857,7 +849,7 @@ export class HubSpotAccount {
   reset(): void {
     this.contacts.clear();
     this.lists.clear();
-    this.faults = [];
+    this.faults.clear();
   }
 }
 

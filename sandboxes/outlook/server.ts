@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { FaultQueue } from '../kit/faults';
+import { gate } from '../kit/gate';
+import { listen } from '../kit/listen';
+import { InFlight } from '../kit/rate-limit';
 import { TokenService, type IssuedTokens, type OAuthClientConfig } from '../kit/oauth';
 import { GraphError, Mailbox, etagOf, notFound, type ContactInput, type MailboxConfig, type StoredContact } from './store';
 
@@ -108,9 +110,9 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
   const clients = options.clients ?? [DEFAULT_CLIENT];
   const tokens = new TokenService(clients, { accessTtlSeconds: options.accessTtlSeconds });
   const mailboxes = new Map<string, Mailbox>();
-  const faults = new Map<string, FaultSpec[]>();
+  const faults = new Map<string, FaultQueue<FaultSpec>>();
   const counts = new Map<string, number>();
-  const inFlight = new Map<string, number>();
+  const inFlight = new InFlight();
   let graphUrl = '';
 
   const mailbox = (name: string): Mailbox => {
@@ -128,8 +130,7 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
   /** One API request of one mailbox, on its own or as an item of a batch. */
   function dispatch(mb: Mailbox, method: string, rawUrl: string, headers: Record<string, string>, body: unknown): Answer {
     counts.set(mb.name, (counts.get(mb.name) ?? 0) + 1);
-    const queued = faults.get(mb.name);
-    const fault = queued?.shift();
+    const fault = faults.get(mb.name)?.take();
     if (fault) {
       const retry = fault.retryAfterSeconds ?? (fault.status === 429 || fault.status === 503 ? 1 : undefined);
       return {
@@ -333,17 +334,12 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
   const v1 = express.Router();
   v1.use(tokens.middleware(unauthorized));
   const maxConcurrent = options.maxConcurrentPerMailbox ?? 4;
-  v1.use((_req: Request, res: Response, next: NextFunction) => {
-    const name = res.locals.account as string;
-    const now = (inFlight.get(name) ?? 0) + 1;
-    if (now > maxConcurrent) {
-      res.status(429).set('Retry-After', '1').json(errorBody('ApplicationThrottled', 'Application is over its MailboxConcurrency limit.'));
-      return;
-    }
-    inFlight.set(name, now);
-    res.once('close', () => inFlight.set(name, (inFlight.get(name) ?? 1) - 1));
-    next();
-  });
+  v1.use(
+    gate((_req, res) => {
+      if (inFlight.enter(res.locals.account as string, maxConcurrent, res)) return null;
+      return { status: 429, headers: { 'Retry-After': '1' }, body: errorBody('ApplicationThrottled', 'Application is over its MailboxConcurrency limit.') };
+    }),
+  );
   v1.use(express.json({ limit: '4mb' }));
   v1.use((req: Request, res: Response) => {
     const mb = mailbox(res.locals.account as string);
@@ -371,13 +367,7 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
     res.status(status).json(errorBody(status === 500 ? 'InternalServerError' : 'RequestBodyRead', status === 500 ? 'An internal server error occurred.' : 'The request body could not be read as JSON.'));
   });
 
-  const server: Server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
+  const { url, close } = await listen(app, { port: options.port, host: options.host });
   graphUrl = `${url}/v1.0`;
 
   return {
@@ -395,19 +385,15 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
     revoke: (refreshToken) => tokens.revoke(refreshToken),
     expireDeltaTokens: (name) => mailbox(name).expireDeltaTokens(),
     failNext(name, fault, count = 1) {
-      const queue = faults.get(name) ?? [];
-      for (let i = 0; i < count; i++) queue.push(fault);
+      const queue = faults.get(name) ?? new FaultQueue<FaultSpec>();
+      queue.add(fault, count);
       faults.set(name, queue);
     },
     configure(name, config) {
       Object.assign(mailbox(name).config, config);
     },
     requestCount: (name) => counts.get(name) ?? 0,
-    inFlight: (name) => inFlight.get(name) ?? 0,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    inFlight: (name) => inFlight.count(name),
+    close,
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { gate, type Refusal } from '../kit/gate';
+import { listen } from '../kit/listen';
 import { TokenService, type IssuedTokens } from '../kit/oauth';
 import { Company, MAX_IDS, PipedriveError, v1Time, type CallWeight } from './store';
 import type { CompanySettings, Organization, StoredPerson, User } from './types';
@@ -50,8 +51,10 @@ interface Caller {
   limiterKey: string;
 }
 
+const errorBody = (error: string) => ({ success: false, error, error_info: ERROR_INFO, data: null, additional_data: null });
+
 function sendError(res: Response, status: number, error: string): void {
-  res.status(status).json({ success: false, error, error_info: ERROR_INFO, data: null, additional_data: null });
+  res.status(status).json(errorBody(error));
 }
 
 const caller = (res: Response): Caller => res.locals.caller as Caller;
@@ -240,24 +243,21 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
   };
 
   /** Rate limits, then any injected fault; every answer carries the burst window's headers. */
-  const gate =
-    (weight: CallWeight) =>
-    (_req: Request, res: Response, next: NextFunction): void => {
+  const admit = (weight: CallWeight) =>
+    gate((_req, res): Refusal | null => {
       const { company, limiterKey } = caller(res);
       const verdict = company.admit(limiterKey, weight);
       // The company's clock, which tests may move forward, is the one its answers are dated by.
       res.set({ ...verdict.headers, date: new Date(company.now()).toUTCString() });
       if (verdict.refusedFor !== undefined) {
-        if (company.settings.retryAfterHeader) res.set('retry-after', String(verdict.refusedFor));
-        return sendError(res, 429, verdict.daily ? 'Daily token budget exceeded' : 'Request over limit');
+        const headers: Record<string, string> = company.settings.retryAfterHeader ? { 'retry-after': String(verdict.refusedFor) } : {};
+        return { status: 429, headers, body: errorBody(verdict.daily ? 'Daily token budget exceeded' : 'Request over limit') };
       }
       const fault = company.takeFault();
-      if (fault) {
-        if (fault.retryAfterSeconds !== undefined) res.set('retry-after', String(fault.retryAfterSeconds));
-        return sendError(res, fault.status, fault.error ?? (fault.status === 429 ? 'Request over limit' : 'Internal server error'));
-      }
-      next();
-    };
+      if (!fault) return null;
+      const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+      return { status: fault.status, headers, body: errorBody(fault.error ?? (fault.status === 429 ? 'Request over limit' : 'Internal server error')) };
+    });
 
   /** Cursor-paginated listings may be reserved for global admins. */
   const cursorEndpoint = (_req: Request, res: Response, next: NextFunction): void => {
@@ -269,7 +269,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
   };
 
   const json = express.json({ limit: '2mb' });
-  const api = (weight: CallWeight) => [authenticate, gate(weight), json];
+  const api = (weight: CallWeight) => [authenticate, admit(weight), json];
   const include = (req: Request) => (str(req.query.include_fields, 'include_fields') ?? '').split(',').map((s) => s.trim());
 
   for (const prefix of ['/api/v1', '/v1']) {
@@ -443,16 +443,8 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     sendError(res, 500, 'Internal server error');
   });
 
-  const host = options.host ?? '127.0.0.1';
-  const server = app.listen(options.port ?? 0, host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host}:${port}`;
+  const { url, port, close } = await listen(app, { port: options.port, host: options.host });
 
-  let closing: Promise<void> | null = null;
   return {
     url,
     port,
@@ -478,13 +470,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
       for (const u of companyNamed(company).users) tokens.expireAccessTokens(accountOf(company, u.id));
     },
     revoke: (refreshToken) => tokens.revoke(refreshToken),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close,
   };
 }
 

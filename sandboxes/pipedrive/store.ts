@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { FaultQueue } from '../kit/faults';
+import { FixedWindow } from '../kit/rate-limit';
 import { person as seedPerson } from '../kit/seed';
 import {
   MARKETING_STATUSES,
@@ -120,9 +122,11 @@ export class Company {
   private nextOptionId = 1;
   /** Added to the wall clock, so tests can let time pass (the recents window, update times). */
   clockOffsetMs = 0;
-  private faults: FaultSpec[] = [];
-  private burst = new Map<string, { windowStart: number; count: number }>();
-  private spent = { day: '', tokens: 0 };
+  private faults = new FaultQueue<FaultSpec>();
+  /** Calls per token in its current 2-second burst window. */
+  private burst = new Map<string, FixedWindow>();
+  /** Tokens the company spent today (UTC). */
+  private spent = new FixedWindow('utc-day');
   requests = 0;
   rateLimited = 0;
 
@@ -183,11 +187,11 @@ export class Company {
   // ---- rate limits and injected faults ----------------------------------------------------------------
 
   failNext(spec: FaultSpec): void {
-    for (let i = 0; i < (spec.count ?? 1); i++) this.faults.push(spec);
+    this.faults.add(spec, spec.count ?? 1);
   }
 
   takeFault(): FaultSpec | undefined {
-    return this.faults.shift();
+    return this.faults.take();
   }
 
   /**
@@ -197,31 +201,27 @@ export class Company {
   admit(token: string, weight: CallWeight): { headers: Record<string, string>; refusedFor?: number; daily?: boolean } {
     this.requests++;
     const now = Date.now();
-    const windowMs = 2000;
     let window = this.burst.get(token);
-    if (!window || now - window.windowStart >= windowMs) {
-      window = { windowStart: now, count: 0 };
+    if (!window) {
+      window = new FixedWindow(2000);
       this.burst.set(token, window);
     }
-    window.count++;
-    const reset = Math.max(1, Math.ceil((window.windowStart + windowMs - now) / 1000));
+    window.add(1, now);
+    const reset = window.resetsIn(now);
     const headers = {
       'x-ratelimit-limit': String(this.settings.burstLimit),
-      'x-ratelimit-remaining': String(Math.max(0, this.settings.burstLimit - window.count)),
+      'x-ratelimit-remaining': String(Math.max(0, this.settings.burstLimit - window.used(now))),
       'x-ratelimit-reset': String(reset),
     };
-    const day = new Date(now).toISOString().slice(0, 10);
-    if (this.spent.day !== day) this.spent = { day, tokens: 0 };
-    if (this.spent.tokens + COSTS[weight] > this.settings.dailyBudget) {
+    if (this.spent.used(now) + COSTS[weight] > this.settings.dailyBudget) {
       this.rateLimited++;
-      const midnight = Date.parse(`${day}T00:00:00Z`) + 86_400_000;
-      return { headers, refusedFor: Math.max(1, Math.ceil((midnight - now) / 1000)), daily: true };
+      return { headers, refusedFor: this.spent.resetsIn(now), daily: true };
     }
-    if (window.count > this.settings.burstLimit) {
+    if (window.used(now) > this.settings.burstLimit) {
       this.rateLimited++;
       return { headers, refusedFor: reset };
     }
-    this.spent.tokens += COSTS[weight];
+    this.spent.add(COSTS[weight], now);
     return { headers };
   }
 

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { gate, retryAfter } from '../kit/gate';
+import { listen } from '../kit/listen';
 import {
   PipelinerError,
   PipelinerSpace,
@@ -253,16 +254,18 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
       res.status(401).json(errorBody(401, 401, 'ERROR_UNAUTHORIZED', m ? 'Unauthorized: invalid API token or password.' : 'Unauthorized: missing Authorization header.'));
       return;
     }
-    const refused = space.admit();
-    if (refused) {
-      if (refused.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(refused.retryAfterSeconds));
-      if (refused.status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="restapi"');
-      res.status(refused.status).json(refused.body);
-      return;
-    }
     (req as SpaceRequest).space = space;
     next();
   };
+
+  /** Injected faults and the space's rate limit, after the credentials are known good. */
+  const admit = gate((req) => {
+    const refused = (req as SpaceRequest).space.admit();
+    if (!refused) return null;
+    const headers = { ...retryAfter(refused.retryAfterSeconds), ...(refused.status === 401 ? { 'WWW-Authenticate': 'Basic realm="restapi"' } : {}) };
+    return { status: refused.status, headers, body: refused.body };
+  });
+  const api = [authenticate, admit];
 
   const json = express.json({ limit: '5mb' });
   const sp = (req: Request) => (req as SpaceRequest).space;
@@ -272,7 +275,7 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     return (field: string) => known.has(field);
   };
 
-  app.get(`${prefix}/entities/Contacts`, authenticate, (req, res) => {
+  app.get(`${prefix}/entities/Contacts`, ...api, (req, res) => {
     const space = sp(req);
     const query = req.query as Query;
     const allowed = contactFields(space);
@@ -283,7 +286,7 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     res.json({ success: true, total: page.total, page_info: page.page_info, data: page.rows.map((c) => loadOnly(query, contactJson(space, c, base(req)))) });
   });
 
-  app.get(`${prefix}/entities/Contacts/:id`, authenticate, (req, res) => {
+  app.get(`${prefix}/entities/Contacts/:id`, ...api, (req, res) => {
     const space = sp(req);
     const contact = space.find(req.params.id, includeDeleted(req.query as Query));
     if (!contact) {
@@ -292,26 +295,26 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     res.json({ success: true, data: contactJson(space, contact, base(req)) });
   });
 
-  app.post(`${prefix}/entities/Contacts`, authenticate, json, (req, res) => {
+  app.post(`${prefix}/entities/Contacts`, ...api, json, (req, res) => {
     const space = sp(req);
     const contact = space.createFromApi(req.body, validationLevel(req.query as Query));
     res.json({ success: true, data: contactJson(space, contact, base(req)) });
   });
 
-  app.patch(`${prefix}/entities/Contacts/:id`, authenticate, json, (req, res) => {
+  app.patch(`${prefix}/entities/Contacts/:id`, ...api, json, (req, res) => {
     const space = sp(req);
     const contact = space.updateFromApi(req.params.id, req.body, validationLevel(req.query as Query));
     res.json({ success: true, data: contactJson(space, contact, base(req)) });
   });
 
-  app.delete(`${prefix}/entities/Contacts/:id`, authenticate, (req, res) => {
+  app.delete(`${prefix}/entities/Contacts/:id`, ...api, (req, res) => {
     sp(req).deleteFromApi(req.params.id);
     res.json({ success: true, data: req.params.id });
   });
 
   /** Lists of the small entities the connector reads: users, sales units, field metadata. */
   const simpleList = (entity: string, rows: (space: PipelinerSpace) => Record<string, unknown>[]) =>
-    app.get(`${prefix}/entities/${entity}`, authenticate, (req, res) => {
+    app.get(`${prefix}/entities/${entity}`, ...api, (req, res) => {
       const query = req.query as Query;
       const all = rows(sp(req));
       const allowed = (field: string) => all.length === 0 || field in all[0];
@@ -325,7 +328,7 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
   simpleList('SalesUnits', (space) => [...space.units.values()].map((u) => ({ ...u })));
   simpleList('Fields', (space) => space.fields());
 
-  app.all(`${prefix}/entities/:entity`, authenticate, (req, res) => {
+  app.all(`${prefix}/entities/:entity`, ...api, (req, res) => {
     res.status(404).json(errorBody(404, 2006, 'ERROR_UNKNOWN_TYPE', `cannot determine entity type from ${req.params.entity}`));
   });
 
@@ -346,15 +349,7 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     res.status(500).json(errorBody(500, 500, 'ERROR_INTERNAL', 'Internal server error.'));
   });
 
-  const host = options.host ?? '127.0.0.1';
-  const server = app.listen(options.port ?? 0, host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  let closing: Promise<void> | null = null;
+  const { url, port, close } = await listen(app, { port: options.port, host: options.host });
 
   return {
     url,
@@ -367,12 +362,6 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     },
     spaces: () => [...registry.values()],
     baseUrl: (spaceId) => `${url}/api/v100/rest/spaces/${spaceId}`,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close,
   };
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { FaultQueue } from '../kit/faults';
+import { RollingWindow } from '../kit/rate-limit';
 import { person } from '../kit/seed';
 import { formatMicros, nowMicros, parseMicros } from './time';
 
@@ -122,7 +124,6 @@ export class PipelinerError extends Error {
 
 export interface Fault {
   status: number;
-  count: number;
   retryAfterSeconds?: number;
 }
 
@@ -181,8 +182,8 @@ export class PipelinerSpace {
   readonly units = new Map<string, SalesUnit>();
   readonly customFields = new Map<string, CustomField>();
   private contacts = new Map<string, StoredContact>();
-  private faults: Fault[] = [];
-  private window: number[] = [];
+  private faults = new FaultQueue<Fault>();
+  private window = new RollingWindow(1000);
   /** Whether the API user may delete contacts (a role right in Pipeliner). */
   canDelete = true;
   requests = 0;
@@ -262,27 +263,20 @@ export class PipelinerSpace {
   // ---- request admission: faults and rate limit ----
 
   failNext(fault: { status: number; count?: number; retryAfterSeconds?: number }): void {
-    this.faults.push({ status: fault.status, count: fault.count ?? 1, retryAfterSeconds: fault.retryAfterSeconds });
+    this.faults.add({ status: fault.status, retryAfterSeconds: fault.retryAfterSeconds }, Math.max(1, fault.count ?? 1));
   }
 
   /** A refusal for this request (an injected fault or the rate limit), or null to serve it. */
   admit(now = Date.now()): { status: number; retryAfterSeconds?: number; body: PipelinerErrorBody } | null {
     this.requests++;
-    const fault = this.faults[0];
+    const fault = this.faults.take();
     if (fault) {
-      if (--fault.count <= 0) this.faults.shift();
       const retryAfterSeconds = fault.retryAfterSeconds ?? (fault.status === 429 ? 1 : undefined);
       return { status: fault.status, retryAfterSeconds, body: this.statusBody(fault.status) };
     }
     const limit = this.config.rateLimitPerSecond;
-    if (limit) {
-      this.window = this.window.filter((t) => now - t < 1000);
-      if (this.window.length >= limit) {
-        const wait = Math.max(1, Math.ceil((1000 - (now - this.window[0])) / 1000));
-        return { status: 429, retryAfterSeconds: wait, body: this.statusBody(429) };
-      }
-      this.window.push(now);
-    }
+    const wait = limit ? this.window.take(limit, now) : null;
+    if (wait !== null) return { status: 429, retryAfterSeconds: wait, body: this.statusBody(429) };
     return null;
   }
 

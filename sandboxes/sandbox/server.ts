@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { gate, retryAfter } from '../kit/gate';
+import { listen } from '../kit/listen';
 import { InstanceFiles } from './persist';
 import { SandboxError, SandboxInstance, parseIfMatch } from './store';
 import { MAX_BATCH_OPERATIONS, type ApiError, type InstanceConfig, type Outcome } from './types';
@@ -136,20 +136,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       next();
     };
 
-  const gate = async (req: Req, res: Response, next: NextFunction): Promise<void> => {
-    const instance = (req as InstanceRequest).sandbox;
-    const refused = instance.admit();
-    if (refused) {
-      if (refused.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(refused.retryAfterSeconds));
-      return sendError(res, refused.status, refused.error);
-    }
-    const latency = instance.config.latencyMs ?? 0;
-    if (latency > 0) await sleep(latency);
-    next();
-  };
+  const admit = gate<Req>(
+    (req) => {
+      const refused = (req as InstanceRequest).sandbox.admit();
+      if (!refused) return null;
+      return { status: refused.status, headers: retryAfter(refused.retryAfterSeconds), body: { error: refused.error } };
+    },
+    (req) => (req as InstanceRequest).sandbox.config.latencyMs ?? 0,
+  );
 
   const json = express.json({ limit: '10mb' });
-  const api = [authenticate(false), gate, json];
+  const api = [authenticate(false), admit, json];
   const admin = [authenticate(true), json];
   const inst = (req: Req) => (req as InstanceRequest).sandbox;
 
@@ -270,18 +267,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     sendError(res, 500, { code: 'internal', message: 'internal error' });
   });
 
-  const server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
   // Clients such as undici keep many connections open during a benchmark; the default limits are tuned for it.
-  server.keepAliveTimeout = 30_000;
-  const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '127.0.0.1';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const { url, port, close } = await listen(app, {
+    port: options.port,
+    host: options.host,
+    keepAliveTimeout: 30_000,
+    afterClose: async () => {
+      if (files) await files.flush(registry.values());
+    },
+  });
 
-  let closing: Promise<void> | null = null;
   return {
     url,
     port,
@@ -293,15 +288,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     addInstance,
     instances: () => [...registry.values()],
     instanceUrl: (name) => `${url}/${name}`,
-    close() {
-      closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        if (files) await files.flush(registry.values());
-      })();
-      return closing;
-    },
+    close,
   };
 }

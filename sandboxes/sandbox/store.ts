@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { FaultQueue } from '../kit/faults';
+import { RollingWindow } from '../kit/rate-limit';
 import { people, type SeedOptions } from '../kit/seed';
 import {
   DEFAULT_CHANGE_LOG_LIMIT,
@@ -133,9 +135,8 @@ export class SandboxInstance {
   private seq = 0;
   private trimmedThrough = 0;
   private counters = { requests: 0, rate_limited: 0, writes: 0 };
-  private window: number[] = [];
-  private windowHead = 0;
-  private faults: FaultSpec[] = [];
+  private window = new RollingWindow(1000);
+  private faults = new FaultQueue<FaultSpec>();
 
   /** Called after every change of persisted state; the server debounces the save. */
   onChange: () => void = () => {};
@@ -219,8 +220,7 @@ export class SandboxInstance {
       else next[key] = value;
     }
     this.cfg = SandboxInstance.checkConfig(next as unknown as InstanceConfig);
-    this.window = [];
-    this.windowHead = 0;
+    this.window.clear();
     this.trimLog();
     this.onChange();
     return { ...this.cfg };
@@ -254,7 +254,7 @@ export class SandboxInstance {
 
   /** Makes the next API requests fail with the given status, as a flaky or throttling app would. */
   failNext(fault: FaultSpec): void {
-    this.faults.push({ ...fault, count: Math.max(1, Math.floor(fault.count ?? 1)) });
+    this.faults.add(fault, Math.max(1, Math.floor(fault.count ?? 1)));
   }
 
   /** Creates realistic people (see seed.ts); returns them in creation order. */
@@ -286,9 +286,8 @@ export class SandboxInstance {
     this.seq = 0;
     this.trimmedThrough = 0;
     this.counters = { requests: 0, rate_limited: 0, writes: 0 };
-    this.faults = [];
-    this.window = [];
-    this.windowHead = 0;
+    this.faults.clear();
+    this.window.clear();
     this.onChange();
   }
 
@@ -315,9 +314,8 @@ export class SandboxInstance {
   /** Counts an API request and says whether it may proceed; null when it may. */
   admit(now = Date.now()): { status: number; error: ApiError; retryAfterSeconds?: number } | null {
     this.counters.requests++;
-    const fault = this.faults[0];
+    const fault = this.faults.take();
     if (fault) {
-      if (--fault.count! <= 0) this.faults.shift();
       if (fault.status === 429) this.counters.rate_limited++;
       return {
         status: fault.status,
@@ -327,21 +325,12 @@ export class SandboxInstance {
     }
     const max = this.cfg.maxRequestsPerSecond;
     if (!max) return null;
-    // A ring of the last `max` admitted request times: the request is allowed when the oldest is over 1 s old.
-    if (this.window.length < max) {
-      this.window.push(now);
-      return null;
-    }
-    const oldest = this.window[this.windowHead];
-    if (now - oldest >= 1000) {
-      this.window[this.windowHead] = now;
-      this.windowHead = (this.windowHead + 1) % max;
-      return null;
-    }
+    const retryAfterSeconds = this.window.take(max, now);
+    if (retryAfterSeconds === null) return null;
     this.counters.rate_limited++;
     return {
       status: 429,
-      retryAfterSeconds: Math.max(1, Math.ceil((oldest + 1000 - now) / 1000)),
+      retryAfterSeconds,
       error: { code: 'rate_limited', message: `rate limit of ${max} requests per second exceeded` },
     };
   }
