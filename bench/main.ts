@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import type { SandboxInstance } from '../sandbox';
+import type { SandboxInstance } from '../sandboxes/sandbox';
 import type { ConnectionStatus } from '../workflows/messages';
 import { randomToken, startAllInOne, type AllInOne } from '../scripts/lib/runner';
 import { freePort, projectRoot } from '../scripts/lib/temporal';

@@ -11,7 +11,7 @@ import { startAllInOne, randomToken, type AllInOne } from './lib/runner';
 import { preferredPort, projectRoot } from './lib/temporal';
 
 const DEMO_INSTANCES = {
-  // Persons 100..199 are on both sides, with the details a second app would hold differently (see sandbox/seed.ts).
+  // Persons 100..199 are on both sides, with the details a second app would hold differently (see sandboxes/kit/seed.ts).
   alpha: { count: 200, start: 0, seed: 1 },
   beta: { count: 200, start: 100, seed: 2 },
 } as const;

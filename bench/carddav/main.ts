@@ -15,11 +15,11 @@ import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { CardDavClient } from '../../connectors/carddav/client';
 import { applyFields, cardFields, newCard, parseCard, printCard } from '../../connectors/carddav/vcard';
-import { person } from '../../sandbox';
+import { person } from '../../sandboxes/sandbox';
 import { startAllInOne, type AllInOne } from '../../scripts/lib/runner';
 import { freePort } from '../../scripts/lib/temporal';
 import { connectionWorkflowId } from '../../workflows/client';
-import { startRadicale, type Radicale } from '../../test/carddav/radicale';
+import { startRadicale, type Radicale } from '../../sandboxes/carddav/radicale';
 
 export interface CardDavBenchOptions {
   /** Contacts per address book in the initial sync (half of them shared). */

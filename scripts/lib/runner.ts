@@ -8,7 +8,7 @@ import { startApi, type RunningApi } from '../../api/server';
 import { openDatabase, type Database } from '../../db/client';
 import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from '../../db/crypto';
 import { createLogger } from '../../lib/logger';
-import { startSandbox, type InstanceConfig, type Sandbox } from '../../sandbox';
+import { startSandbox, type InstanceConfig, type Sandbox } from '../../sandboxes/sandbox';
 import { createWorker } from '../../worker/worker';
 import { ConnectionControl, connectionWorkflowId, TASK_QUEUE } from '../../workflows/client';
 import { ensureTemporal, preferredPort, waitForTemporal, type TemporalServer } from './temporal';

@@ -5,7 +5,7 @@ import { AuthError, ConfigError, FeedExpiredError, TransientError } from '../../
 import type { Connector } from '../../connectors/types';
 import type { FieldValue } from '../../sync/types';
 import { connectorContract } from '../contract/connector-contract';
-import { startRadicale, type Radicale } from './radicale';
+import { startRadicale, type Radicale } from '../../sandboxes/carddav/radicale';
 
 // The CardDAV connector against a real Radicale 3.1.8: the shared contract, then what the connector relies on
 // in the server (sync-collection tokens, ETag preconditions, vCard versions, discovery) and its error mapping.

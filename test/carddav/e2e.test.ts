@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { person } from '../../sandbox';
-import type { SandboxInstance } from '../../sandbox';
+import { person } from '../../sandboxes/sandbox';
+import type { SandboxInstance } from '../../sandboxes/sandbox';
 import { startCardDavHarness, type CardDavHarness } from '../support/apps/carddav';
 import type { HarnessAccount, PlainContact } from '../support/apps/harness';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Contact, SandboxInstance } from '../../sandbox';
+import type { Contact, SandboxInstance } from '../../sandboxes/sandbox';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 
 // A connection created over the API runs as a Temporal workflow and keeps two Sandbox apps in sync.

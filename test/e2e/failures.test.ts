@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTemporalCli } from '../../scripts/lib/temporal';
-import type { SandboxInstance } from '../../sandbox';
+import type { SandboxInstance } from '../../sandboxes/sandbox';
 import { contactFailureWorkflowId } from '../../workflows/messages';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 

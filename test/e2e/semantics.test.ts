@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Contact, SandboxInstance } from '../../sandbox';
+import type { Contact, SandboxInstance } from '../../sandboxes/sandbox';
 import { TRASH_TAG } from '../../sync/values';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxInstance } from '../../sandbox';
+import type { SandboxInstance } from '../../sandboxes/sandbox';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 
 // The worker runs as its own process (`npm run worker`), is killed without warning in the middle of the

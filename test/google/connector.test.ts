@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError, ConfigError, FeedExpiredError, TransientError } from '../../connectors/errors';
 import { googleApp } from '../../connectors/google';
 import type { Account, Connector } from '../../connectors/types';
-import { startGoogleSandbox, type GoogleAccount, type GoogleSandbox } from '../../sandbox/google';
+import { startGoogleSandbox, type GoogleAccount, type GoogleSandbox } from '../../sandboxes/google';
 import { connectorContract } from '../contract/connector-contract';
 
 let sandbox: GoogleSandbox;

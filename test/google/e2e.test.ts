@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxInstance } from '../../sandbox';
-import { startGoogleSandbox, type GoogleAccount, type GoogleSandbox, type StoredPerson } from '../../sandbox/google';
+import type { SandboxInstance } from '../../sandboxes/sandbox';
+import { startGoogleSandbox, type GoogleAccount, type GoogleSandbox, type StoredPerson } from '../../sandboxes/google';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 
 // A connection between Google Contacts (A) and the Sandbox app (B), created over the REST API and run by the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGoogleSandbox, type GoogleSandbox } from '../../sandbox/google';
+import { startGoogleSandbox, type GoogleSandbox } from '../../sandboxes/google';
 
 // The Google sandbox answers like the People API in everything the connector relies on.
 

@@ -3,7 +3,7 @@ import { AuthError, ConfigError, FeedExpiredError, TransientError } from '../../
 import { outlookApp } from '../../connectors/graph';
 import { toPatch, toRecord, type GraphContact } from '../../connectors/graph/mapping';
 import type { Change, Connector } from '../../connectors/types';
-import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graph';
+import { startGraphSandbox, type GraphSandbox } from '../../sandboxes/outlook';
 import type { FieldValue } from '../../sync/types';
 import { connectorContract } from '../contract/connector-contract';
 

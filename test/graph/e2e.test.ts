@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxInstance } from '../../sandbox';
-import { person } from '../../sandbox/seed';
+import type { SandboxInstance } from '../../sandboxes/sandbox';
+import { person } from '../../sandboxes/kit/seed';
 import { startOutlookHarness } from '../support/apps/outlook';
 import type { AppHarness, HarnessAccount } from '../support/apps/harness';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGraphSandbox, type GraphSandbox } from '../../sandbox/graph';
+import { startGraphSandbox, type GraphSandbox } from '../../sandboxes/outlook';
 
 // The behaviour of Microsoft Graph that the Outlook connector relies on, checked on the sandbox over HTTP.
 

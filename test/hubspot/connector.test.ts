@@ -4,7 +4,7 @@ import { hubspotApp } from '../../connectors/hubspot';
 import { retryAfterOf } from '../../connectors/hubspot/client';
 import { toProperties, toRecord, type FieldCodec } from '../../connectors/hubspot/mapping';
 import type { Change, Connector } from '../../connectors/types';
-import { startHubSpotSandbox, type HubSpotSandbox } from '../../sandbox/hubspot';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../sandboxes/hubspot';
 import { connectorContract } from '../contract/connector-contract';
 
 let sandbox: HubSpotSandbox;

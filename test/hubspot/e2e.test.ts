@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 import { startHubSpotHarness } from '../support/apps/hubspot';
 import type { AppHarness, HarnessAccount } from '../support/apps/harness';
-import { startHubSpotSandbox, type HubSpotSandbox } from '../../sandbox/hubspot';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../sandboxes/hubspot';
 
 // A connection between HubSpot (A) and the Sandbox app (B), created over the REST API and run by Temporal.
 

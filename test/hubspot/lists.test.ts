@@ -3,7 +3,7 @@ import { FeedExpiredError } from '../../connectors/errors';
 import { hubspotApp } from '../../connectors/hubspot';
 import { decodeMembers, encodeMembers } from '../../connectors/hubspot/lists';
 import type { Change, Connector } from '../../connectors/types';
-import { startHubSpotSandbox, type HubSpotSandbox } from '../../sandbox/hubspot';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../sandboxes/hubspot';
 
 // HubSpot lists as tags: a contact's tags are the names of its lists in scope.
 

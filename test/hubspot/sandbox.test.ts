@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHubSpotSandbox, type HubSpotAccount, type HubSpotSandbox } from '../../sandbox/hubspot';
+import { startHubSpotSandbox, type HubSpotAccount, type HubSpotSandbox } from '../../sandboxes/hubspot';
 
 // The HubSpot behaviours the connector relies on, checked against the sandbox over HTTP.
 

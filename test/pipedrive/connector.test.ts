@@ -3,7 +3,7 @@ import { AuthError, ConfigError, FeedExpiredError, TransientError } from '../../
 import { pipedriveApp, pipedriveCredentialsSchema, pipedriveScopeSchema } from '../../connectors/pipedrive';
 import { catalogFor, toBody, toRecord, type AccountFacts, type WirePerson } from '../../connectors/pipedrive/mapping';
 import type { Account, Change, Connector } from '../../connectors/types';
-import { startPipedriveSandbox, type CompanySettings, type PipedriveSandbox } from '../../sandbox/pipedrive';
+import { startPipedriveSandbox, type CompanySettings, type PipedriveSandbox } from '../../sandboxes/pipedrive';
 import { connectorContract } from '../contract/connector-contract';
 
 let sandbox: PipedriveSandbox;

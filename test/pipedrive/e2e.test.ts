@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Contact, SandboxInstance } from '../../sandbox';
-import { startPipedriveSandbox, type Company, type PipedriveSandbox, type StoredPerson } from '../../sandbox/pipedrive';
+import type { Contact, SandboxInstance } from '../../sandboxes/sandbox';
+import { startPipedriveSandbox, type Company, type PipedriveSandbox, type StoredPerson } from '../../sandboxes/pipedrive';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 
 // A connection between Pipedrive (A) and the Sandbox app (B), created over the REST API and run by a Temporal

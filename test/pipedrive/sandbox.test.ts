@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPipedriveSandbox, type CompanySettings, type PipedriveSandbox } from '../../sandbox/pipedrive';
+import { startPipedriveSandbox, type CompanySettings, type PipedriveSandbox } from '../../sandboxes/pipedrive';
 
 // What the Pipedrive connector relies on, checked against the sandbox over HTTP: the sandbox must answer the way
 // Pipedrive does, or the connector's tests prove nothing.

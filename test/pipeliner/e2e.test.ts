@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failures } from '../../db/schema';
-import type { SandboxInstance } from '../../sandbox';
-import { startPipelinerSandbox, type PipelinerSandbox, type PipelinerSpace } from '../../sandbox/pipeliner';
+import type { SandboxInstance } from '../../sandboxes/sandbox';
+import { startPipelinerSandbox, type PipelinerSandbox, type PipelinerSpace } from '../../sandboxes/pipeliner';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 
 // Pipeliner CRM and the Sandbox app kept in sync by the whole product: the REST API creates the connection,

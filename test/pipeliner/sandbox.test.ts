@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPipelinerSandbox, type PipelinerSandbox, type PipelinerSpace } from '../../sandbox/pipeliner';
+import { startPipelinerSandbox, type PipelinerSandbox, type PipelinerSpace } from '../../sandboxes/pipeliner';
 
 // The Pipeliner sandbox answers the way REST API v100 does in everything the connector relies on: Basic auth,
 // cursor paging, filters on modified, include-deleted, soft deletes, validation-level, and the error bodies.

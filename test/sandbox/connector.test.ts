@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, FeedExpiredError, TransientError } from '../../connectors/errors';
 import { sandboxApp } from '../../connectors/sandbox';
 import type { Connector } from '../../connectors/types';
-import { startSandbox, type Sandbox } from '../../sandbox/server';
+import { startSandbox, type Sandbox } from '../../sandboxes/sandbox/server';
 import { connectorContract } from '../contract/connector-contract';
 
 let sandbox: Sandbox;

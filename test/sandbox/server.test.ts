@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { person } from '../../sandbox/seed';
-import { startSandbox, type Sandbox } from '../../sandbox/server';
-import type { SandboxInstance } from '../../sandbox/store';
-import type { Contact } from '../../sandbox/types';
+import { person } from '../../sandboxes/kit/seed';
+import { startSandbox, type Sandbox } from '../../sandboxes/sandbox/server';
+import type { SandboxInstance } from '../../sandboxes/sandbox/store';
+import type { Contact } from '../../sandboxes/sandbox/types';
 
 // The Sandbox app behaves like a real contacts API: these tests pin the behaviour connectors rely on.
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CardDavClient } from '../../../connectors/carddav/client';
 import { applyFields, cardFields, newCard, parseCard, printCard } from '../../../connectors/carddav/vcard';
-import { startRadicale, type Radicale } from '../../carddav/radicale';
+import { startRadicale, type Radicale } from '../../../sandboxes/carddav/radicale';
 import type { AppHarness, HarnessAccount, PlainContact } from './harness';
 
 // CardDAV through a real Radicale: every account is a fresh address book (extended MKCOL) of one user, so the

@@ -1,4 +1,4 @@
-import { startGoogleSandbox, type GoogleAccount } from '../../../sandbox/google';
+import { startGoogleSandbox, type GoogleAccount } from '../../../sandboxes/google';
 import type { AppHarness, HarnessAccount, PlainContact } from './harness';
 
 /** Google Contacts through its sandbox: each account is one Google user who authorized Rapport. */

@@ -1,4 +1,4 @@
-import { startHubSpotSandbox } from '../../../sandbox/hubspot';
+import { startHubSpotSandbox } from '../../../sandboxes/hubspot';
 import type { AppHarness, HarnessAccount, PlainContact } from './harness';
 
 // The HubSpot sandbox behind the AppHarness interface: one portal per account, reached with its private-app

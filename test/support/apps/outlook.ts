@@ -1,4 +1,4 @@
-import { startGraphSandbox } from '../../../sandbox/graph';
+import { startGraphSandbox } from '../../../sandboxes/outlook';
 import type { AppHarness, HarnessAccount, PlainContact } from './harness';
 
 // Microsoft 365 / Outlook through the Graph sandbox: each account is a mailbox of its own, synced through a

@@ -1,4 +1,4 @@
-import { startPipedriveSandbox, type Company } from '../../../sandbox/pipedrive';
+import { startPipedriveSandbox, type Company } from '../../../sandboxes/pipedrive';
 import type { AppHarness, HarnessAccount, PlainContact } from './harness';
 
 // Pipedrive through its sandbox: each account is a company of its own, reached with its admin's API token,

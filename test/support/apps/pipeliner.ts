@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startPipelinerSandbox, type PipelinerSpace } from '../../../sandbox/pipeliner';
+import { startPipelinerSandbox, type PipelinerSpace } from '../../../sandboxes/pipeliner';
 import type { AppHarness, HarnessAccount, PlainContact } from './harness';
 
 // Pipeliner CRM through its sandbox: each account is a space of its own (API token and password are per space),

@@ -1,4 +1,4 @@
-import { startSandbox } from '../../../sandbox';
+import { startSandbox } from '../../../sandboxes/sandbox';
 import type { AppHarness, HarnessAccount, PlainContact } from './harness';
 
 export async function startSandboxHarness(): Promise<AppHarness> {
