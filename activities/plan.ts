@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import { rowsOf, type Db } from '../db/client';
 import { conflicts, failures, links, operations, records } from '../db/schema';
 import { resolveFailures, setBaselines, setLinkStates, upsertLinks } from '../db/queries/sync';
-import { buildPlanContext } from '../sync/mapping';
+import { buildPlanContext } from '../sync/effective-mapping';
 import type { Link, Operation, PlanInput } from '../sync/plan-types';
 import { planBatch } from '../sync/planner';
 import { brakeCheck, countDestructive } from '../sync/brake';

@@ -1,4 +1,4 @@
-import { emailFields } from './catalog';
+import { emailFields } from './field-catalog';
 import type { FieldDef, FieldValue } from './types';
 
 // The match key of "avoid duplicates": every email of a contact, trimmed and lower-cased.

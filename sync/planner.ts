@@ -1,4 +1,4 @@
-import { fieldByKey, tagsField, unsubscribedField, emailFields } from './catalog';
+import { fieldByKey, tagsField, unsubscribedField, emailFields } from './field-catalog';
 import { emailKeysOf } from './match';
 import type {
   Ambiguous,

@@ -1,4 +1,4 @@
-import { buildPlanContext } from '../../sync/mapping';
+import { buildPlanContext } from '../../sync/effective-mapping';
 import { emailKeys } from '../../sync/match';
 import type { Link, Operation, PlanContext, PlanOutput } from '../../sync/plan-types';
 import { planBatch } from '../../sync/planner';
