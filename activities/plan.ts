@@ -4,7 +4,7 @@ import { conflicts, failures, links, operations, records } from '../db/schema';
 import { resolveFailures, setBaselines, setLinkStates, upsertLinks } from '../db/queries/sync';
 import { buildPlanContext } from '../sync/effective-mapping';
 import type { Link, Operation, PlanInput } from '../sync/plan-types';
-import { planBatch } from '../sync/planner';
+import { planBatch } from '../sync/decide';
 import { brakeCheck, countDestructive } from '../sync/brake';
 import type { Side, Snapshot } from '../sync/types';
 import { catalogOf, loadConnectionRow, openSide, settingsOf, type ActivityDeps } from './context';

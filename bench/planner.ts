@@ -1,6 +1,6 @@
 import { buildPlanContext } from '../sync/effective-mapping';
 import type { Link, PlanContext } from '../sync/plan-types';
-import { planBatch } from '../sync/planner';
+import { planBatch } from '../sync/decide';
 import { defaultSettings } from '../sync/settings';
 import type { FieldDef, FieldValue, Snapshot } from '../sync/types';
 
