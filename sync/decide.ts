@@ -17,28 +17,28 @@ type Situation =
   | { is: 'unlinked' }
   | { is: 'linked'; link: Link; a: Snapshot; b: Snapshot }
   | { is: 'deleted'; link: Link; a: Snapshot | undefined; b: Snapshot | undefined }
-  | { is: 'settled'; why: 'deleted-unlinked' | 'superseded' | 'link-planned' | 'link-stopped' | 'partner-missing' };
+  | { is: 'none'; why: 'deleted-unlinked' | 'superseded' | 'link-planned' | 'link-stopped' | 'partner-missing' };
 
-const settledBy = (why: Extract<Situation, { is: 'settled' }>['why']): Situation => ({ is: 'settled', why });
+const none = (why: Extract<Situation, { is: 'none' }>['why']): Situation => ({ is: 'none', why });
 const UNLINKED: Situation = { is: 'unlinked' };
-const DELETED_UNLINKED = settledBy('deleted-unlinked');
-const SUPERSEDED = settledBy('superseded');
-const LINK_PLANNED = settledBy('link-planned');
-const LINK_STOPPED = settledBy('link-stopped');
-const PARTNER_MISSING = settledBy('partner-missing');
+const DELETED_UNLINKED = none('deleted-unlinked');
+const SUPERSEDED = none('superseded');
+const LINK_PLANNED = none('link-planned');
+const LINK_STOPPED = none('link-stopped');
+const PARTNER_MISSING = none('partner-missing');
 
 /**
  * Plans one batch. Pure and deterministic: the same input gives the same operations, in the order of
  * `changed`. Each changed record, by its situation:
  *
- * | linked | link    | deleted        | partner loaded | action                                                       |
- * |--------|---------|----------------|----------------|--------------------------------------------------------------|
- * | no     |         | yes            |                | none: there is nothing to tell the other side                |
- * | no     |         | no             |                | match by email: link and merge, create, or report ambiguous  |
- * | yes    | stopped |                |                | none: a stopped link keeps both records out of sync and matching |
- * | yes    | active  | on a, b or both|                | the deletion policy (`planDeletion`)                          |
- * | yes    | active  | no             | no             | none yet: left for a batch that loads the partner            |
- * | yes    | active  | no             | yes            | the field-level merge (sync/merge.ts)                        |
+ * | linked | link    | deleted         | partner in the batch | action                                                      |
+ * |--------|---------|-----------------|----------------------|-------------------------------------------------------------|
+ * | no     |         | yes             |                      | none: there is nothing to tell the other side               |
+ * | no     |         | no              |                      | matching by email (`planMatches`): link and merge, create, or ambiguous |
+ * | yes    | stopped |                 |                      | none: a stopped link keeps both records out of sync and out of matching |
+ * | yes    | active  | on a, b or both |                      | the deletion policy (`planDeletion`)                        |
+ * | yes    | active  | no              | no                   | none: left for later                                        |
+ * | yes    | active  | no              | yes                  | the field-level merge (`planMerge`, sync/merge.ts)          |
  *
  * A record listed twice in `changed` is planned once, as its later entry; a link once, by whichever of its
  * records comes first. Linked records are planned before any matching, so that matching knows every record a
@@ -54,16 +54,16 @@ export function planBatch(input: PlanInput): PlanOutput {
         unlinked.push(r);
         break;
       case 'deleted':
-        plan.deletion(s.link, s.a, s.b);
+        plan.planDeletion(s.link, s.a, s.b);
         break;
       case 'linked':
-        plan.merge(s.link, s.a, s.b, false, { a: [], b: [] });
+        plan.planMerge(s.link, s.a, s.b, false, { a: [], b: [] });
         break;
-      case 'settled':
+      case 'none':
         break;
     }
   }
-  plan.matches(unlinked);
+  plan.planMatches(unlinked);
   return plan.output();
 }
 
@@ -98,6 +98,7 @@ class BatchPlan {
     return { ops: this.ops, conflicts: this.conflicts, ambiguous: this.ambiguous, settled: [...this.settled.values()] };
   }
 
+  /** Where a changed record stands. Asking for a linked record takes its link: its partner then finds it planned. */
   situationOf(r: Snapshot): Situation {
     const link = this.linkOf[r.side].get(r.id);
     if (!link) {
@@ -134,7 +135,7 @@ class BatchPlan {
   }
 
   /** The merge of a linked or just matched pair, as operations: the link, the writes, the baselines. */
-  merge(link: Link, a: Snapshot, b: Snapshot, isNew: boolean, extra: { a: string[]; b: string[] }) {
+  planMerge(link: Link, a: Snapshot, b: Snapshot, isNew: boolean, extra: { a: string[]; b: string[] }) {
     const { c, ops } = this;
     this.settle(a);
     this.settle(b);
@@ -181,7 +182,7 @@ class BatchPlan {
    * | one        | trash  | has a writable tags field without the trash tag                      | tag it, unlink           |
    * | one        | trash  | otherwise                                                           | unlink                   |
    */
-  deletion(link: Link, a: Snapshot | undefined, b: Snapshot | undefined) {
+  planDeletion(link: Link, a: Snapshot | undefined, b: Snapshot | undefined) {
     const { c, ops } = this;
     const { deletions } = c.ctx.settings;
     if (a) this.settle(a);
@@ -226,7 +227,7 @@ class BatchPlan {
   }
 
   /** Matching of the unlinked records (sync/match.ts), then each decision as operations. */
-  matches(unlinked: Snapshot[]) {
+  planMatches(unlinked: Snapshot[]) {
     if (unlinked.length === 0) return;
     const { c } = this;
     const syncing = new Set<Snapshot>();
@@ -245,7 +246,7 @@ class BatchPlan {
     this.ambiguous = ambiguous;
     for (const d of decisions) {
       if (d.kind === 'create') {
-        this.create(d.record);
+        this.planCreate(d.record);
         continue;
       }
       const link: Link = { a: d.a.id, b: d.b.id, baselineA: null, baselineB: null };
@@ -254,12 +255,12 @@ class BatchPlan {
         a: syncing.has(d.b) ? this.verdict(d.b).tags : [],
         b: syncing.has(d.a) ? this.verdict(d.a).tags : [],
       };
-      this.merge(link, d.a, d.b, true, extra);
+      this.planMerge(link, d.a, d.b, true, extra);
     }
   }
 
   /** The counterpart of a record no one matched, created on the other side with the record's mapped values. */
-  private create(r: Snapshot) {
+  private planCreate(r: Snapshot) {
     const { c } = this;
     const from = r.side;
     const to = other(from);

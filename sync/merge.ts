@@ -20,12 +20,13 @@ import {
 // app wins differences) and in lists (tags merge as sets, so tags added on both sides are both kept).
 
 type Fields = Record<string, FieldValue>;
+type PerSide<T> = { a: T; b: T };
 
 const SIDES = ['a', 'b'] as const;
 
 export interface MergeResult {
-  writes: { a: Fields; b: Fields };
-  newBase: { a: Fields; b: Fields };
+  writes: PerSide<Fields>;
+  newBase: PerSide<Fields>;
   conflicts: Conflict[];
 }
 
@@ -36,11 +37,7 @@ export interface MergeResult {
  * one held back.
  */
 export function mergeRecords(
-  c: Compiled,
-  link: Link,
-  snaps: { a: Snapshot; b: Snapshot },
-  verdicts: { a: RuleVerdict; b: RuleVerdict },
-  extraTags: { a: string[]; b: string[] },
+  c: Compiled, link: Link, snaps: PerSide<Snapshot>, verdicts: PerSide<RuleVerdict>, extraTags: PerSide<string[]>,
 ): MergeResult {
   let m = mergeOnce(c, link, snaps, verdicts, extraTags);
   for (let round = 0; round < 3; round++) {
@@ -87,7 +84,7 @@ interface MergeSide {
  */
 interface PairState {
   p: Pair;
-  sides: { a: MergeSide; b: MergeSide };
+  sides: PerSide<MergeSide>;
   va: FieldValue;
   vb: FieldValue;
 }
@@ -153,11 +150,7 @@ function initialRule(st: PairState, master: Side) {
 
 /** One pass of the merge over every pair, under the given rule verdicts. */
 function mergeOnce(
-  c: Compiled,
-  link: Link,
-  snaps: { a: Snapshot; b: Snapshot },
-  verdicts: { a: RuleVerdict; b: RuleVerdict },
-  extraTags: { a: string[]; b: string[] },
+  c: Compiled, link: Link, snaps: PerSide<Snapshot>, verdicts: PerSide<RuleVerdict>, extraTags: PerSide<string[]>,
 ): MergeResult {
   const master = c.ctx.settings.master;
   const sides = {
@@ -318,7 +311,7 @@ function keepEngineTags(v: FieldValue, target: FieldValue, def: FieldDef): Field
 }
 
 /** The unsubscribes policy: a contact that becomes unsubscribed gets the tag on the other side. */
-function addUnsubscribe(c: Compiled, sides: { a: MergeSide; b: MergeSide }, s: Side, extraTags: { a: string[]; b: string[] }) {
+function addUnsubscribe(c: Compiled, sides: PerSide<MergeSide>, s: Side, extraTags: PerSide<string[]>) {
   const u = c.side[s].unsubscribed;
   if (!u) return;
   const now = sides[s].snap.fields[u.key] ?? null;
