@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AppDefinition } from '../connectors/types';
-import { resolveMapping } from '../sync/mapping';
+import { resolveMapping } from '../sync/effective-mapping';
 import { defaultSettings } from '../sync/settings';
 
 export interface AppInfo {

@@ -8,18 +8,18 @@
 //
 // Env: BENCH_N, BENCH_CHANGES, BENCH_QUICK, BENCH_DATABASE_URL (a PostgreSQL server URL; a fresh database is
 // created on it and dropped after), BENCH_DATABASE=pglite, TEMPORAL_ADDRESS (else an embedded dev server).
+import { benchPlannerReport } from './planner';
 import { activityProfile } from './profile';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import type { SandboxInstance } from '../sandboxes/sandbox';
 import type { ConnectionStatus } from '../workflows/messages';
 import { randomToken, startAllInOne, type AllInOne } from '../scripts/lib/runner';
-import { freePort, projectRoot } from '../scripts/lib/temporal';
+import { freePort } from '../scripts/lib/temporal';
 
 const quick = process.env.BENCH_QUICK === '1';
 const { values: flags } = parseArgs({
@@ -381,32 +381,12 @@ async function syncCases(): Promise<void> {
   }
 }
 
-async function plannerCase(): Promise<void> {
-  // Loaded by path at run time: the module is someone else's work in progress and may be absent or change shape.
-  const file = path.join(projectRoot, 'sync', 'bench-planner.ts');
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (err) {
-    record('(c) planner', `missing: sync/bench-planner.ts could not be loaded (${err instanceof Error ? err.message : String(err)})`);
-    return;
-  }
+function plannerCase(): void {
   note(`(c) planner with ${fmt(PLANNER_N)} contacts per side…`);
-  if (typeof mod.benchPlannerReport === 'function') {
-    const report = (mod.benchPlannerReport as (n: number) => {
-      initial: { contacts: number; ms: number; contactsPerSecond: number; ops: number };
-      incremental: { contacts: number; ms: number; contactsPerSecond: number; ops: number };
-    })(PLANNER_N);
-    record(`(c) planner, initial sync, ${fmt(PLANNER_N)}/side`, `${fmt(report.initial.contactsPerSecond)} contacts/s (${fmt(report.initial.contacts)} contacts in ${seconds(report.initial.ms)}, ${fmt(report.initial.ops)} ops)`);
-    record(`(c) planner, incremental, ${fmt(PLANNER_N)} edits`, `${fmt(report.incremental.contactsPerSecond)} contacts/s (${seconds(report.incremental.ms)}, ${fmt(report.incremental.ops)} ops)`);
-    figures.planner = { contactsPerSide: PLANNER_N, ...report };
-  } else if (typeof mod.benchPlanner === 'function') {
-    const perSecond = (mod.benchPlanner as (n: number) => number)(PLANNER_N);
-    record(`(c) planner, initial sync, ${fmt(PLANNER_N)}/side`, `${fmt(perSecond)} contacts/s`);
-    figures.planner = { contactsPerSide: PLANNER_N, contactsPerSecond: perSecond };
-  } else {
-    record('(c) planner', 'missing: sync/bench-planner.ts exports neither benchPlanner nor benchPlannerReport');
-  }
+  const report = benchPlannerReport(PLANNER_N);
+  record(`(c) planner, initial sync, ${fmt(PLANNER_N)}/side`, `${fmt(report.initial.contactsPerSecond)} contacts/s (${fmt(report.initial.contacts)} contacts in ${seconds(report.initial.ms)}, ${fmt(report.initial.ops)} ops)`);
+  record(`(c) planner, incremental, ${fmt(PLANNER_N)} edits`, `${fmt(report.incremental.contactsPerSecond)} contacts/s (${seconds(report.incremental.ms)}, ${fmt(report.incremental.ops)} ops)`);
+  figures.planner = report;
 }
 
 function printTable(): void {
@@ -436,7 +416,7 @@ async function main(): Promise<void> {
       record('(a)/(b) sync cases', `FAILED: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  await plannerCase();
+  plannerCase();
   printTable();
   // CardDAV beside vdirsyncer, on a real Radicale: it prints its own table.
   if (!flags['skip-carddav']) {

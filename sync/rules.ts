@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ownerField, tagsField } from './catalog';
+import { ownerField, tagsField } from './field-catalog';
 import type { FieldDef, FieldType, FieldValue } from './types';
 import { isEmpty, sameValue, toList, compareKind } from './values';
 

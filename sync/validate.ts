@@ -1,5 +1,5 @@
-import { appDisplayName, checkPair, needsValueMap } from './catalog';
-import { pairId, clipDirection } from './mapping';
+import { appDisplayName, checkPair, needsValueMap } from './field-catalog';
+import { pairId, clipDirection } from './effective-mapping';
 import { validateRules, type Issue } from './rules';
 import type { ConnectionSettings } from './settings';
 import type { FieldDef } from './types';

@@ -34,6 +34,29 @@ export function toList(v: FieldValue | undefined): string[] {
   return out;
 }
 
+/** A list as the field holds it: a multi-picklist the array, any other field the text joined by commas. */
+export const listValue = (def: FieldDef, list: string[]): FieldValue =>
+  def.type === 'multipicklist' ? list : list.join(', ');
+
+/** Adds to `list` each tag it lacks (tags compare case-insensitively); whether any was added. */
+export function addMissingTags(list: string[], tags: readonly string[]): boolean {
+  let added = false;
+  for (const t of tags) {
+    if (!list.some((x) => x.toLowerCase() === t.toLowerCase())) {
+      list.push(t);
+      added = true;
+    }
+  }
+  return added;
+}
+
+/** Whether an unsubscribed flag is set; anything but a clear yes (true, "true", "yes", "1", a non-zero number) is no. */
+export function isTrue(v: FieldValue | undefined): boolean {
+  if (v === true) return true;
+  if (typeof v === 'string') return ['true', 'yes', '1'].includes(v.trim().toLowerCase());
+  return typeof v === 'number' && v !== 0;
+}
+
 /** Which comparison a pair of field types uses: the more specific type decides (an email stored as text still compares as an email). */
 export type CompareKind = 'text' | 'email' | 'phone' | 'list' | 'number' | 'boolean' | 'date';
 

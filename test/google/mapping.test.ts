@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { googleApp } from '../../connectors/google';
 import { MappingError, toPatch, toRecord, type GroupContext, type Person } from '../../connectors/google/mapping';
-import { resolveMapping } from '../../sync/mapping';
+import { resolveMapping } from '../../sync/effective-mapping';
 import { connectionSettingsSchema } from '../../sync/settings';
 import { sandboxFields } from '../../connectors/sandbox/mapping';
 import type { FieldValue } from '../../sync/types';

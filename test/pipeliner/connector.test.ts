@@ -6,7 +6,7 @@ import type { PipelinerConnector } from '../../connectors/pipeliner/connector';
 import { catalogFromMetadata, toBody, toRecord } from '../../connectors/pipeliner/mapping';
 import type { Change, Connector } from '../../connectors/types';
 import { startPipelinerSandbox, type PipelinerSandbox, type PipelinerSpace } from '../../sandboxes/pipeliner';
-import { resolveMapping } from '../../sync/mapping';
+import { resolveMapping } from '../../sync/effective-mapping';
 import { connectionSettingsSchema } from '../../sync/settings';
 import { connectorContract } from '../contract/connector-contract';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { brakeCheck } from '../../sync/brake';
-import { checkPair, proposeValueMap } from '../../sync/catalog';
-import { resolveMapping } from '../../sync/mapping';
+import { checkPair, proposeValueMap } from '../../sync/field-catalog';
+import { resolveMapping } from '../../sync/effective-mapping';
 import { emailKeys } from '../../sync/match';
 import type { Operation } from '../../sync/plan-types';
 import { compileRules } from '../../sync/rules';

@@ -1,4 +1,4 @@
-import { buildPlanContext } from '../../sync/mapping';
+import { buildPlanContext } from '../../sync/effective-mapping';
 import type { Link, PlanContext, PlanInput } from '../../sync/plan-types';
 import { connectionSettingsSchema, type ConnectionSettings } from '../../sync/settings';
 import type { FieldDef, FieldValue, Side, Snapshot } from '../../sync/types';

@@ -1,7 +1,7 @@
-import { buildPlanContext } from '../../sync/mapping';
+import { buildPlanContext } from '../../sync/effective-mapping';
 import { emailKeys } from '../../sync/match';
 import type { Link, Operation, PlanContext, PlanOutput } from '../../sync/plan-types';
-import { planBatch } from '../../sync/planner';
+import { planBatch } from '../../sync/decide';
 import type { ConnectionSettings } from '../../sync/settings';
 import type { FieldDef, FieldValue, Side, Snapshot } from '../../sync/types';
 import { isEmpty } from '../../sync/values';

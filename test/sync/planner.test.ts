@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Operation } from '../../sync/plan-types';
-import { planBatch } from '../../sync/planner';
+import { planBatch } from '../../sync/decide';
 import { TRASH_TAG, UNSUBSCRIBES_TAG } from '../../sync/values';
 import { agreedLink, context, input, snap } from './fixtures';
 

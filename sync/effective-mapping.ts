@@ -1,4 +1,4 @@
-import { checkPair, needsValueMap, proposeValueMap } from './catalog';
+import { checkPair, needsValueMap, proposeValueMap } from './field-catalog';
 import type { MappingPair, PlanContext } from './plan-types';
 import type { ConnectionSettings, Direction } from './settings';
 import type { FieldDef } from './types';

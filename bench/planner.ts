@@ -1,8 +1,8 @@
-import { buildPlanContext } from './mapping';
-import type { Link, PlanContext } from './plan-types';
-import { planBatch } from './planner';
-import { defaultSettings } from './settings';
-import type { FieldDef, FieldValue, Snapshot } from './types';
+import { buildPlanContext } from '../sync/effective-mapping';
+import type { Link, PlanContext } from '../sync/plan-types';
+import { planBatch } from '../sync/decide';
+import { defaultSettings } from '../sync/settings';
+import type { FieldDef, FieldValue, Snapshot } from '../sync/types';
 
 // A micro-benchmark of the planner alone: synthetic contacts, batches of 1,000 as the activities send them.
 // Only planBatch is timed; building the inputs (the database's job in production) is not.
@@ -91,9 +91,3 @@ export function benchPlannerReport(n: number, batchSize = 1000): BenchReport {
   const incremental = { contacts: n, ms: msInc, contactsPerSecond: Math.round(n / (msInc / 1000)), ops: opsInc };
   return { contactsPerSide: n, initial, incremental };
 }
-
-/** Contacts planned per second in an initial sync of n contacts per side (both sides counted). */
-export function benchPlanner(n: number): number {
-  return benchPlannerReport(n).initial.contactsPerSecond;
-}
-
