@@ -23,7 +23,7 @@ import {
   type GroupContext,
   type Item,
   type Person,
-} from './mapping';
+} from './fields';
 
 // Google Contacts through the People API v1.
 //

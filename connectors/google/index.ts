@@ -4,7 +4,7 @@ import { OAuth2Session } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { GoogleClient } from './client';
 import { GoogleConnector, googleCapabilities } from './connector';
-import { googleFields } from './mapping';
+import { googleFields } from './fields';
 
 // Google Contacts (People API v1), with OAuth2 credentials of an app the user authorized with the contacts scope.
 // Scope is where the API lives (the sandbox's URL in tests and the demo) and, optionally, one contact group.

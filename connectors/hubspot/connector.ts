@@ -23,7 +23,7 @@ import {
   type WireContact,
   type WireOwner,
   type WireProperty,
-} from './mapping';
+} from './fields';
 
 const CONTACTS = '/crm/v3/objects/contacts';
 const MAX_BATCH = 100;

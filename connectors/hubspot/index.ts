@@ -5,7 +5,7 @@ import type { Account, AppDefinition } from '../types';
 import { HubSpotClient, type HubSpotAuth } from './client';
 import { HubSpotConnector, hubspotCapabilities } from './connector';
 import { HubSpotLists } from './lists';
-import { hubspotStandardFields } from './mapping';
+import { hubspotStandardFields } from './fields';
 
 // HubSpot CRM contacts (API v3). Credentials are a private app's access token, or an OAuth app's client and
 // refresh token (the access token, 30 minutes long, is renewed and stored as it expires). The scope picks the

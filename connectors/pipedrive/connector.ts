@@ -12,7 +12,7 @@ import {
   type AccountFacts,
   type CustomFieldDef,
   type WirePerson,
-} from './mapping';
+} from './fields';
 
 // Pipedrive persons through API v2, with the v1 leftovers v2 has no counterpart for: person fields (labels,
 // custom fields, the plan's visibility levels), users, and recents (the only feed that tells deletions).

@@ -4,7 +4,7 @@ import { OAuth2Session } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { PipedriveClient, type PipedriveAuth } from './client';
 import { PipedriveConnector, VISIBLE_TO, pipedriveCapabilities } from './connector';
-import { pipedriveFields } from './mapping';
+import { pipedriveFields } from './fields';
 
 // Pipedrive persons. Credentials are a personal API token or an OAuth app's refresh token; scope is the
 // company (its domain, or a base URL such as the local sandbox's) and whether to sync the user's own persons

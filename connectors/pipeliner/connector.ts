@@ -3,7 +3,7 @@ import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundEr
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
 import { pipelinerCode, pipelinerMessage, type PipelinerClient, type PipelinerErrorBody, type QueryValue, type Reply } from './client';
 import { InvalidCursorError, OVERLAP_MICROS, decodeCursor, encodeCursor, formatTimestamp, parseTimestamp, rowHash, windowOf, type FeedCursor } from './feed';
-import { MappingError, catalogFromMetadata, toBody, toRecord, type Relations, type WireContact, type WireField } from './mapping';
+import { MappingError, catalogFromMetadata, toBody, toRecord, type Relations, type WireContact, type WireField } from './fields';
 
 export type Ownership = 'own' | 'own-or-edit' | 'all-visible';
 

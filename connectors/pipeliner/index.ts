@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import type { Account, AppDefinition } from '../types';
 import { PipelinerClient } from './client';
 import { PipelinerConnector, pipelinerCapabilities } from './connector';
-import { pipelinerFields } from './mapping';
+import { pipelinerFields } from './fields';
 
 // Pipeliner CRM (REST API v100). Credentials are the space's API token and password ("Show API Access" in the
 // admin portal), sent as HTTP Basic. The scope is one sales unit of one space, and which of its contacts count:

@@ -12,7 +12,7 @@ import {
 } from '../errors';
 import type { Capabilities, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
 import { appCode, appMessage, type Reply, type SandboxClient } from './client';
-import { MappingError, REQUIRED_PROPERTY_KEYS, needsCurrent, sandboxFields, toPatch, toRecord, type WireContact, type WirePatch } from './mapping';
+import { MappingError, REQUIRED_PROPERTY_KEYS, needsCurrent, sandboxFields, toPatch, toRecord, type WireContact, type WirePatch } from './fields';
 
 interface ListBody {
   data: WireContact[];

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors';
 import type { Account, AppDefinition } from '../types';
 import { SandboxClient } from './client';
 import { SandboxConnector, sandboxCapabilities } from './connector';
-import { sandboxFields } from './mapping';
+import { sandboxFields } from './fields';
 
 // The Sandbox app: the local server in sandbox/, reached over HTTP like any other app.
 // Scope is the server's base URL plus the instance name (one server hosts several instances, e.g. the demo's

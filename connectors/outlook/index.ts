@@ -3,8 +3,8 @@ import { ConfigError } from '../errors';
 import { OAuth2Session } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { GraphClient } from './client';
-import { GraphConnector, outlookCapabilities, type FolderScope } from './connector';
-import { outlookFields } from './mapping';
+import { OutlookConnector, outlookCapabilities, type FolderScope } from './connector';
+import { outlookFields } from './fields';
 
 // Microsoft 365 / Outlook.com / Exchange Online contacts through Microsoft Graph, with delegated OAuth2
 // (Contacts.ReadWrite, offline_access). The scope names the contacts folder; the tenant goes into the token URL.
@@ -75,6 +75,6 @@ export const outlookApp: AppDefinition = {
     const timeout = account.options?.requestTimeoutMs;
     const client = new GraphClient(scope.data.baseUrl ?? DEFAULT_GRAPH_URL, session, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
     const folder: FolderScope = scope.data.folder ?? null;
-    return new GraphConnector(client, folder);
+    return new OutlookConnector(client, folder);
   },
 };

@@ -13,7 +13,7 @@ import {
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
 import { MAX_BATCH, graphCode, graphMessage, isTransient, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
-import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './mapping';
+import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './fields';
 
 /** Which contacts folder the account syncs: an existing one, one the connector creates by name, or the default. */
 export type FolderScope = { id: string } | { name: string; create: true } | null;
@@ -67,7 +67,7 @@ interface Pending {
   ownVersion: boolean;
 }
 
-export class GraphConnector implements Connector {
+export class OutlookConnector implements Connector {
   readonly capabilities = outlookCapabilities;
   private folderId: Promise<string | null> | null = null;
 
