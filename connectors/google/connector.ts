@@ -9,7 +9,8 @@ import {
   errorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { googleField, googleMessage, googleReason, googleStatus, type GoogleClient, type Reply } from './client';
+import { unexpected } from '../kit/statuses';
+import { googleField, googleMessage, googleReason, googleStatus, googleStatusRules, type GoogleClient, type Reply } from './client';
 import {
   MappingError,
   PERSON_FIELDS,
@@ -323,7 +324,7 @@ export class GoogleConnector implements Connector {
 
   /** Statuses a read does not expect: the scope is wrong or the API changed under us. */
   private unexpected(what: string, reply: Reply<unknown>): never {
-    throw new ConfigError(`${what}: Google answered ${reply.status} (${googleMessage(reply.body, 'unexpected status')})`, reply.status, googleStatus(reply.body));
+    unexpected(what, reply, googleStatusRules);
   }
 
   // ---- writes ----------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { parseAccount } from '../kit/account';
 import { OAuth2Session } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { GoogleClient } from './client';
@@ -47,23 +47,16 @@ export const googleApp: AppDefinition = {
   scope: googleScopeSchema,
   fields: googleFields,
   connect(account: Account) {
-    const credentials = googleCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's path and message: zod's default text could quote the rejected (secret) value.
-    if (!credentials.success) {
-      const issue = credentials.error.issues[0];
-      throw new ConfigError(`Google credentials: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
-    }
-    const scope = googleScopeSchema.safeParse(account.scope ?? {});
-    if (!scope.success) {
-      throw new ConfigError(`Google scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const options = googleOptionsSchema.safeParse(account.options ?? {});
-    if (!options.success) {
-      throw new ConfigError(`Google options: ${options.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const c = credentials.data;
+    const { credentials: c, scope, options } = parseAccount(account, {
+      app: 'Google',
+      credentials: googleCredentialsSchema,
+      scope: googleScopeSchema,
+      options: googleOptionsSchema,
+      // With the path: a value of the wrong type gets zod's own message, which names no field.
+      tell: { credentials: { issues: 'first', paths: true } },
+    });
     const session = new OAuth2Session(
-      { clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: scope.data.tokenUrl ?? 'https://oauth2.googleapis.com/token' },
+      { clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: scope.tokenUrl ?? 'https://oauth2.googleapis.com/token' },
       { accessToken: c.accessToken, refreshToken: c.refreshToken, expiresAt: c.expiresAt },
       async (tokens) => {
         await account.saveCredentials?.({
@@ -73,7 +66,7 @@ export const googleApp: AppDefinition = {
         });
       },
     );
-    const client = new GoogleClient(session, scope.data.baseUrl ?? 'https://people.googleapis.com', options.data.requestTimeoutMs);
-    return new GoogleConnector(client, { contactGroup: scope.data.contactGroup }, { alsoAddToMyContacts: options.data.alsoAddToMyContacts });
+    const client = new GoogleClient(session, scope.baseUrl ?? 'https://people.googleapis.com', options.requestTimeoutMs);
+    return new GoogleConnector(client, { contactGroup: scope.contactGroup }, { alsoAddToMyContacts: options.alsoAddToMyContacts });
   },
 };

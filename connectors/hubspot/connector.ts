@@ -9,7 +9,8 @@ import {
   errorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { hubspotCategory, hubspotMessage, type HubSpotClient, type HubSpotErrorBody, type Reply } from './client';
+import { unexpected } from '../kit/statuses';
+import { hubspotCategory, hubspotMessage, hubspotStatusRules, type HubSpotClient, type HubSpotErrorBody, type Reply } from './client';
 import { OVERLAP_MS, decodeFeed, encodeFeed, nextCycle, prune, type FeedState } from './feed';
 import { LISTS_FIELD, tagList, type HubSpotLists, type ListsScope } from './lists';
 import {
@@ -116,7 +117,7 @@ export class HubSpotConnector implements Connector {
   ) {}
 
   private unexpected(what: string, reply: Reply<unknown>): never {
-    throw new ConfigError(`${what}: ${hubspotMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, hubspotCategory(reply.body));
+    unexpected(what, reply, hubspotStatusRules);
   }
 
   // ---- schema

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, TransientError } from '../errors';
+import { parseAccount } from '../kit/account';
 import { OAuth2Session } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { HubSpotClient, type HubSpotAuth } from './client';
@@ -54,15 +55,8 @@ export const hubspotApp: AppDefinition = {
   scope: hubspotScopeSchema,
   fields: hubspotStandardFields,
   connect(account: Account) {
-    const parsed = hubspotCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's message: zod's default text could quote the rejected (secret) value.
-    if (!parsed.success) throw new ConfigError(`HubSpot credentials: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-    const scope = hubspotScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`HubSpot scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const { tagsFrom, owner, baseUrl } = scope.data;
-    const credentials = parsed.data;
+    const { credentials, scope } = parseAccount(account, { app: 'HubSpot', credentials: hubspotCredentialsSchema, scope: hubspotScopeSchema });
+    const { tagsFrom, owner, baseUrl } = scope;
     const timeout = account.options?.requestTimeoutMs;
     let auth: HubSpotAuth;
     let session: OAuth2Session | null = null;

@@ -12,7 +12,8 @@ import {
   type ErrorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { MAX_BATCH, graphCode, graphMessage, isTransient, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
+import { isTransientStatus, unexpected } from '../kit/statuses';
+import { MAX_BATCH, graphCode, graphMessage, graphStatusRules, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
 import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './fields';
 
 /** Which contacts folder the account syncs: an existing one, one the connector creates by name, or the default. */
@@ -163,7 +164,7 @@ export class OutlookConnector implements Connector {
     const message = `${what}: ${graphMessage(reply.body, `unexpected status ${reply.status}`)}`;
     if (reply.status === 403) throw new AuthError(`${message} (the app needs the Contacts.ReadWrite permission)`, 403, graphCode(reply.body));
     if (reply.status === 404) throw new ConfigError(`${message} (the contacts folder no longer exists?)`, 404, graphCode(reply.body));
-    throw new ConfigError(message, reply.status, graphCode(reply.body));
+    unexpected(what, reply, graphStatusRules);
   }
 
   private resolveFolder(): Promise<string | null> {
@@ -252,7 +253,7 @@ export class OutlookConnector implements Connector {
    * (creates by email, updates by their new version), the rest are sent again.
    */
   private throwIfTransient(answers: BatchResponse[]): void {
-    const transient = answers.filter((a) => a && isTransient(a.status));
+    const transient = answers.filter((a) => a && isTransientStatus(a.status));
     if (transient.length === 0) return;
     const wait = Math.max(0, ...transient.map((a) => itemRetryAfter(a) ?? 0));
     const first = transient[0];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { parseAccount } from '../kit/account';
 import { OAuth2Session } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { GraphClient } from './client';
@@ -52,16 +52,10 @@ export const outlookApp: AppDefinition = {
   scope: outlookScopeSchema,
   fields: outlookFields,
   connect(account: Account) {
-    const credentials = outlookCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's message: zod's default text could quote the rejected (secret) value.
-    if (!credentials.success) throw new ConfigError(`Outlook credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
-    const scope = outlookScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`Outlook scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const { clientId, clientSecret, refreshToken, accessToken, expiresAt } = credentials.data;
+    const { credentials, scope } = parseAccount(account, { app: 'Outlook', credentials: outlookCredentialsSchema, scope: outlookScopeSchema });
+    const { clientId, clientSecret, refreshToken, accessToken, expiresAt } = credentials;
     const session = new OAuth2Session(
-      { clientId, clientSecret, tokenUrl: scope.data.tokenUrl ?? tokenUrlFor(scope.data.tenant ?? 'common') },
+      { clientId, clientSecret, tokenUrl: scope.tokenUrl ?? tokenUrlFor(scope.tenant ?? 'common') },
       { accessToken, refreshToken, expiresAt },
       account.saveCredentials
         ? (tokens) =>
@@ -73,8 +67,8 @@ export const outlookApp: AppDefinition = {
         : undefined,
     );
     const timeout = account.options?.requestTimeoutMs;
-    const client = new GraphClient(scope.data.baseUrl ?? DEFAULT_GRAPH_URL, session, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
-    const folder: FolderScope = scope.data.folder ?? null;
+    const client = new GraphClient(scope.baseUrl ?? DEFAULT_GRAPH_URL, session, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    const folder: FolderScope = scope.folder ?? null;
     return new OutlookConnector(client, folder);
   },
 };

@@ -1,7 +1,8 @@
 import type { AppRecord, FieldDef } from '../../sync/types';
 import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError, errorInfo } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { appCode, appMessage, type PipedriveClient, type Reply } from './client';
+import { unexpected } from '../kit/statuses';
+import { appCode, appMessage, pipedriveStatusRules, type PipedriveClient, type Reply } from './client';
 import {
   MappingError,
   catalogFor,
@@ -132,7 +133,7 @@ export class PipedriveConnector implements Connector {
     if (reply.status === 403) {
       throw new ConfigError(`${what}: Pipedrive refused (${appMessage(reply.body, 'forbidden')}); the user may need global admin rights`, 403, appCode(reply.body));
     }
-    throw new ConfigError(`${what}: ${appMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, appCode(reply.body));
+    unexpected(what, reply, pipedriveStatusRules);
   }
 
   // ---- what the account is like -----------------------------------------------------------------------

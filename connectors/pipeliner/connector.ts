@@ -1,7 +1,8 @@
 import type { AppRecord, FieldDef } from '../../sync/types';
 import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError, errorInfo } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { pipelinerCode, pipelinerMessage, type PipelinerClient, type PipelinerErrorBody, type QueryValue, type Reply } from './client';
+import { unexpected } from '../kit/statuses';
+import { pipelinerCode, pipelinerMessage, pipelinerStatusRules, type PipelinerClient, type PipelinerErrorBody, type QueryValue, type Reply } from './client';
 import { InvalidCursorError, OVERLAP_MICROS, decodeCursor, encodeCursor, formatTimestamp, parseTimestamp, rowHash, windowOf, type FeedCursor } from './feed';
 import { MappingError, catalogFromMetadata, toBody, toRecord, type Relations, type WireContact, type WireField } from './fields';
 
@@ -101,7 +102,7 @@ export class PipelinerConnector implements Connector {
   private unexpected(what: string, reply: Reply<unknown>): never {
     const body = reply.body as PipelinerErrorBody | null;
     if (reply.status === 404 && body?.status === 404) throw new ConfigError(`Pipeliner has no such space (${what})`, 404);
-    throw new ConfigError(`${what}: ${pipelinerMessage(body, `unexpected status ${reply.status}`)}`, reply.status, pipelinerCode(body));
+    unexpected(what, reply, pipelinerStatusRules);
   }
 
   /** Every row of a small entity list (users, sales units, field metadata). */

@@ -11,7 +11,8 @@ import {
   type ErrorInfo,
 } from '../errors';
 import type { Capabilities, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { appCode, appMessage, type Reply, type SandboxClient } from './client';
+import { unexpected } from '../kit/statuses';
+import { appCode, appMessage, sandboxStatusRules, type Reply, type SandboxClient } from './client';
 import { MappingError, REQUIRED_PROPERTY_KEYS, needsCurrent, sandboxFields, toPatch, toRecord, type WireContact, type WirePatch } from './fields';
 
 interface ListBody {
@@ -82,7 +83,7 @@ export class SandboxConnector implements Connector {
   /** Statuses a read does not expect: the scope is wrong or the app changed under us. */
   private unexpected(what: string, reply: Reply<unknown>): never {
     if (reply.status === 404) throw new ConfigError(`the Sandbox has no instance "${this.instance}"`, 404, appCode(reply.body));
-    throw new ConfigError(`${what}: ${appMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, appCode(reply.body));
+    unexpected(what, reply, sandboxStatusRules);
   }
 
   async fieldCatalog(): Promise<FieldDef[]> {

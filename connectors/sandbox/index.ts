@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { parseAccount } from '../kit/account';
 import type { Account, AppDefinition } from '../types';
 import { SandboxClient } from './client';
 import { SandboxConnector, sandboxCapabilities } from './connector';
@@ -28,20 +28,9 @@ export const sandboxApp: AppDefinition = {
   scope: sandboxScopeSchema,
   fields: sandboxFields,
   connect(account: Account) {
-    const credentials = sandboxCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's message: zod's default text could quote the rejected (secret) value.
-    if (!credentials.success) throw new ConfigError(`Sandbox credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
-    const scope = sandboxScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`Sandbox scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
+    const { credentials, scope } = parseAccount(account, { app: 'Sandbox', credentials: sandboxCredentialsSchema, scope: sandboxScopeSchema });
     const timeout = account.options?.requestTimeoutMs;
-    const client = new SandboxClient(
-      scope.data.baseUrl,
-      scope.data.instance,
-      credentials.data.apiToken,
-      typeof timeout === 'number' && timeout > 0 ? timeout : undefined,
-    );
-    return new SandboxConnector(client, scope.data.instance);
+    const client = new SandboxClient(scope.baseUrl, scope.instance, credentials.apiToken, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    return new SandboxConnector(client, scope.instance);
   },
 };
