@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseAccount } from '../kit/account';
+import { parseAccount, requestTimeoutOf } from '../kit/account';
 import type { Account, AppDefinition } from '../types';
 import { CardDavClient } from './client';
 import { CardDavConnector, carddavCapabilities } from './connector';
@@ -30,8 +30,7 @@ export const carddavApp: AppDefinition = {
   fields: carddavFields,
   connect(account: Account) {
     const { credentials, scope } = parseAccount(account, { app: 'CardDAV', credentials: carddavCredentialsSchema, scope: carddavScopeSchema });
-    const timeout = account.options?.requestTimeoutMs;
-    const client = new CardDavClient(credentials.username, credentials.password, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    const client = new CardDavClient(credentials.username, credentials.password, requestTimeoutOf(account));
     const { serverUrl, addressBook } = scope;
     return new CardDavConnector(client, {
       serverUrl,

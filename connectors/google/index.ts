@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseAccount } from '../kit/account';
-import { OAuth2Session } from '../oauth2';
+import { oauthCredentialsSchema, sessionOf } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { GoogleClient } from './client';
 import { GoogleConnector, googleCapabilities } from './connector';
@@ -9,14 +9,7 @@ import { googleFields } from './fields';
 // Google Contacts (People API v1), with OAuth2 credentials of an app the user authorized with the contacts scope.
 // Scope is where the API lives (the sandbox's URL in tests and the demo) and, optionally, one contact group.
 
-export const googleCredentialsSchema = z.object({
-  clientId: z.string().min(1, 'clientId is required'),
-  clientSecret: z.string().min(1, 'clientSecret is required'),
-  refreshToken: z.string().min(1, 'refreshToken is required'),
-  accessToken: z.string().min(1).optional(),
-  /** ISO time the access token expires; kept with renewed tokens */
-  expiresAt: z.string().optional(),
-});
+export const googleCredentialsSchema = oauthCredentialsSchema;
 
 const httpUrl = (what: string, example: string) =>
   z
@@ -47,7 +40,7 @@ export const googleApp: AppDefinition = {
   scope: googleScopeSchema,
   fields: googleFields,
   connect(account: Account) {
-    const { credentials: c, scope, options } = parseAccount(account, {
+    const { credentials, scope, options } = parseAccount(account, {
       app: 'Google',
       credentials: googleCredentialsSchema,
       scope: googleScopeSchema,
@@ -55,17 +48,7 @@ export const googleApp: AppDefinition = {
       // With the path: a value of the wrong type gets zod's own message, which names no field.
       tell: { credentials: { issues: 'first', paths: true } },
     });
-    const session = new OAuth2Session(
-      { clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: scope.tokenUrl ?? 'https://oauth2.googleapis.com/token' },
-      { accessToken: c.accessToken, refreshToken: c.refreshToken, expiresAt: c.expiresAt },
-      async (tokens) => {
-        await account.saveCredentials?.({
-          accessToken: tokens.accessToken,
-          ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-          ...(tokens.expiresAt ? { expiresAt: tokens.expiresAt } : {}),
-        });
-      },
-    );
+    const session = sessionOf(account, credentials, scope.tokenUrl ?? 'https://oauth2.googleapis.com/token');
     const client = new GoogleClient(session, scope.baseUrl ?? 'https://people.googleapis.com', options.requestTimeoutMs);
     return new GoogleConnector(client, { contactGroup: scope.contactGroup }, { alsoAddToMyContacts: options.alsoAddToMyContacts });
   },

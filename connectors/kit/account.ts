@@ -41,6 +41,12 @@ function describe(issues: Issue[], tell: Exclude<Telling, { sentence: string }>)
   return issues.map(say).join('; ');
 }
 
+/** The account's request timeout option, when it is a positive number of milliseconds. */
+export function requestTimeoutOf(account: Account): number | undefined {
+  const timeout = account.options?.requestTimeoutMs;
+  return typeof timeout === 'number' && timeout > 0 ? timeout : undefined;
+}
+
 /** One part of an account, parsed, or a ConfigError whose message quotes no value. */
 export function parsePart<T>(label: string, value: unknown, schema: z.ZodType<T>, tell: Telling): T {
   const parsed = schema.safeParse(value);

@@ -3,7 +3,6 @@ import {
   AuthError,
   ConfigError,
   ContactError,
-  ConnectorError,
   FeedExpiredError,
   NotFoundError,
   TransientError,
@@ -12,7 +11,9 @@ import {
   type ErrorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
+import { allPages, pages } from '../kit/paging';
 import { isTransientStatus, unexpected } from '../kit/statuses';
+import { failure, invalidValue, writeInBatches } from '../kit/writes';
 import { MAX_BATCH, graphCode, graphMessage, graphStatusRules, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
 import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './fields';
 
@@ -45,8 +46,6 @@ export const outlookCapabilities: Capabilities = {
   lookupByEmail: true,
   totalCount: false,
 };
-
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
 
 /** OData string literal: single quotes doubled. */
 const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
@@ -133,30 +132,20 @@ export class OutlookConnector implements Connector {
   }
 
   async findByEmail(email: string): Promise<AppRecord[]> {
-    const records: AppRecord[] = [];
-    let link: string | undefined;
-    let first = true;
-    do {
-      const reply: Reply<Collection<GraphContact>> = first
-        ? await this.client.call<Collection<GraphContact>>('GET', await this.contactsPath(), {
+    const contacts = await allPages(null, async (link: string | null) => {
+      const reply = link
+        ? await this.client.call<Collection<GraphContact>>('GET', link)
+        : await this.client.call<Collection<GraphContact>>('GET', await this.contactsPath(), {
             query: { $filter: `emailAddresses/any(a:a/address eq ${odataString(email.trim())})`, $top: MAX_PAGE },
-          })
-        : await this.client.call<Collection<GraphContact>>('GET', link!);
+          });
       if (reply.status !== 200) this.unexpected('looking up by email', reply);
-      records.push(...reply.body.value.map(toRecord));
-      link = reply.body['@odata.nextLink'];
-      first = false;
-    } while (link);
-    return records;
+      return { items: reply.body.value, next: reply.body['@odata.nextLink'] };
+    });
+    return contacts.map(toRecord);
   }
 
-  async write(ops: WriteOp[]): Promise<WriteResult[]> {
-    const results: WriteResult[] = new Array(ops.length);
-    for (let start = 0; start < ops.length; start += MAX_BATCH) {
-      const chunk = ops.slice(start, start + MAX_BATCH).map((op, i) => ({ op, index: start + i }));
-      await this.writeChunk(chunk, results, true);
-    }
-    return results;
+  write(ops: WriteOp[]): Promise<WriteResult[]> {
+    return writeInBatches(ops, MAX_BATCH, (batch, results) => this.writeChunk(batch, results, true));
   }
 
   /** Statuses a read does not expect: the scope is wrong, the permission missing, or the app changed under us. */
@@ -200,13 +189,14 @@ export class OutlookConnector implements Connector {
   }
 
   private async folderNamed(name: string): Promise<string | null> {
-    let link: string | undefined = '/me/contactFolders';
-    while (link) {
-      const reply: Reply<Collection<Folder>> = await this.client.call<Collection<Folder>>('GET', link, link.startsWith('/') ? { query: { $top: 100 } } : {});
+    const folders = pages('/me/contactFolders', async (link: string) => {
+      const reply = await this.client.call<Collection<Folder>>('GET', link, link.startsWith('/') ? { query: { $top: 100 } } : {});
       if (reply.status !== 200) this.unexpected('listing contacts folders', reply);
-      const found = reply.body.value.find((f) => f.displayName.trim().toLowerCase() === name.trim().toLowerCase());
+      return { items: reply.body.value, next: reply.body['@odata.nextLink'] };
+    });
+    for await (const page of folders) {
+      const found = page.find((f) => f.displayName.trim().toLowerCase() === name.trim().toLowerCase());
       if (found) return found.id;
-      link = reply.body['@odata.nextLink'];
     }
     return null;
   }
@@ -311,7 +301,7 @@ export class OutlookConnector implements Connector {
         }
       } catch (err) {
         if (!(err instanceof MappingError)) throw err;
-        results[index] = failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field));
+        results[index] = invalidValue(op.ref, err);
       }
     }
     if (pending.length === 0) return;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseAccount } from '../kit/account';
-import { OAuth2Session } from '../oauth2';
+import { parseAccount, requestTimeoutOf } from '../kit/account';
+import { oauthCredentialsSchema, sessionOf } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { GraphClient } from './client';
 import { OutlookConnector, outlookCapabilities, type FolderScope } from './connector';
@@ -12,14 +12,7 @@ import { outlookFields } from './fields';
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
 export const tokenUrlFor = (tenant: string): string => `https://login.microsoftonline.com/${encodeURIComponent(tenant)}/oauth2/v2.0/token`;
 
-export const outlookCredentialsSchema = z.object({
-  clientId: z.string().min(1, 'clientId is required'),
-  clientSecret: z.string().min(1, 'clientSecret is required'),
-  refreshToken: z.string().min(1, 'refreshToken is required'),
-  accessToken: z.string().min(1).optional(),
-  /** ISO time the access token expires; kept with renewed tokens. */
-  expiresAt: z.string().optional(),
-});
+export const outlookCredentialsSchema = oauthCredentialsSchema;
 
 const httpUrl = (what: string) =>
   z
@@ -53,21 +46,8 @@ export const outlookApp: AppDefinition = {
   fields: outlookFields,
   connect(account: Account) {
     const { credentials, scope } = parseAccount(account, { app: 'Outlook', credentials: outlookCredentialsSchema, scope: outlookScopeSchema });
-    const { clientId, clientSecret, refreshToken, accessToken, expiresAt } = credentials;
-    const session = new OAuth2Session(
-      { clientId, clientSecret, tokenUrl: scope.tokenUrl ?? tokenUrlFor(scope.tenant ?? 'common') },
-      { accessToken, refreshToken, expiresAt },
-      account.saveCredentials
-        ? (tokens) =>
-            account.saveCredentials!({
-              accessToken: tokens.accessToken,
-              ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-              ...(tokens.expiresAt ? { expiresAt: tokens.expiresAt } : {}),
-            })
-        : undefined,
-    );
-    const timeout = account.options?.requestTimeoutMs;
-    const client = new GraphClient(scope.baseUrl ?? DEFAULT_GRAPH_URL, session, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    const session = sessionOf(account, credentials, scope.tokenUrl ?? tokenUrlFor(scope.tenant ?? 'common'));
+    const client = new GraphClient(scope.baseUrl ?? DEFAULT_GRAPH_URL, session, requestTimeoutOf(account));
     const folder: FolderScope = scope.folder ?? null;
     return new OutlookConnector(client, folder);
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseAccount } from '../kit/account';
-import { OAuth2Session } from '../oauth2';
+import { sessionOf } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { PipedriveClient, type PipedriveAuth } from './client';
 import { PipedriveConnector, VISIBLE_TO, pipedriveCapabilities } from './connector';
@@ -70,17 +70,7 @@ export const pipedriveApp: AppDefinition = {
     if ('apiToken' in credentials) {
       auth = { kind: 'token', apiToken: credentials.apiToken };
     } else {
-      const c = credentials;
-      const session = new OAuth2Session(
-        { clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: scope.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL },
-        { accessToken: c.accessToken, refreshToken: c.refreshToken, expiresAt: c.expiresAt },
-        async (renewed) => {
-          const changed: Record<string, string> = { accessToken: renewed.accessToken };
-          if (renewed.refreshToken) changed.refreshToken = renewed.refreshToken;
-          if (renewed.expiresAt) changed.expiresAt = renewed.expiresAt;
-          await account.saveCredentials?.(changed);
-        },
-      );
+      const session = sessionOf(account, credentials, scope.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL);
       auth = { kind: 'oauth', session };
     }
     const client = new PipedriveClient(root, auth, options.requestTimeoutMs);

@@ -1,7 +1,9 @@
 import type { AppRecord, FieldDef } from '../../sync/types';
-import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError, errorInfo } from '../errors';
+import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
+import { allPages } from '../kit/paging';
 import { unexpected } from '../kit/statuses';
+import { failure, invalidValue } from '../kit/writes';
 import { pipelinerCode, pipelinerMessage, pipelinerStatusRules, type PipelinerClient, type PipelinerErrorBody, type QueryValue, type Reply } from './client';
 import { InvalidCursorError, OVERLAP_MICROS, decodeCursor, encodeCursor, formatTimestamp, parseTimestamp, rowHash, windowOf, type FeedCursor } from './feed';
 import { MappingError, catalogFromMetadata, toBody, toRecord, type Relations, type WireContact, type WireField } from './fields';
@@ -66,8 +68,6 @@ function remember<T>(get: () => Promise<T>): () => Promise<T> {
   };
 }
 
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
-
 /** A refused write of one contact, with Pipeliner's own message and the field it names. */
 function refusal(reply: Reply<unknown>, step: string): ConnectorError {
   const body = reply.body as PipelinerErrorBody | null;
@@ -107,15 +107,11 @@ export class PipelinerConnector implements Connector {
 
   /** Every row of a small entity list (users, sales units, field metadata). */
   private async listAll<T>(entity: string, what: string, query: Record<string, QueryValue> = {}): Promise<T[]> {
-    const rows: T[] = [];
-    let after: string | null = null;
-    do {
-      const reply: Reply<ListBody<T>> = await this.client.call<ListBody<T>>('GET', `/entities/${entity}`, { query: { ...query, first: MAX_PAGE, after } });
+    return allPages(null, async (after: string | null) => {
+      const reply = await this.client.call<ListBody<T>>('GET', `/entities/${entity}`, { query: { ...query, first: MAX_PAGE, after } });
       if (reply.status !== 200) this.unexpected(what, reply);
-      rows.push(...reply.body.data);
-      after = reply.body.page_info.has_next_page ? reply.body.page_info.end_cursor : null;
-    } while (after);
-    return rows;
+      return { items: reply.body.data, next: reply.body.page_info.has_next_page ? reply.body.page_info.end_cursor : null };
+    });
   }
 
   /** A user given by id or email. */
@@ -331,7 +327,7 @@ export class PipelinerConnector implements Connector {
       if (reply.status !== 200 && reply.status !== 204) return failure(op.ref, refusal(reply, 'delete'));
       return { ref: op.ref, ok: true, record: null };
     } catch (err) {
-      if (err instanceof MappingError) return failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field));
+      if (err instanceof MappingError) return invalidValue(op.ref, err);
       throw err;
     }
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseAccount } from '../kit/account';
+import { parseAccount, requestTimeoutOf } from '../kit/account';
 import type { Account, AppDefinition } from '../types';
 import { SandboxClient } from './client';
 import { SandboxConnector, sandboxCapabilities } from './connector';
@@ -29,8 +29,7 @@ export const sandboxApp: AppDefinition = {
   fields: sandboxFields,
   connect(account: Account) {
     const { credentials, scope } = parseAccount(account, { app: 'Sandbox', credentials: sandboxCredentialsSchema, scope: sandboxScopeSchema });
-    const timeout = account.options?.requestTimeoutMs;
-    const client = new SandboxClient(scope.baseUrl, scope.instance, credentials.apiToken, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    const client = new SandboxClient(scope.baseUrl, scope.instance, credentials.apiToken, requestTimeoutOf(account));
     return new SandboxConnector(client, scope.instance);
   },
 };
