@@ -1,6 +1,7 @@
-import { ContactError, errorInfo, type ConnectorError } from '../errors';
+import { ContactError, NotFoundError, VersionConflictError, errorInfo, type ConnectorError } from '../errors';
 import type { WriteOp, WriteResult } from '../types';
 import type { MappingError } from '../values';
+import type { StatusRules } from './statuses';
 
 // The bookkeeping of write(): results in the order of the ops, batches of at most the app's size, and the
 // per-contact failures every connector reports the same way.
@@ -17,6 +18,23 @@ export const failure = (ref: string, error: ConnectorError): WriteResult => ({ r
 /** A value the app cannot hold: that contact's failure, naming the field, never an error thrown from write(). */
 export const invalidValue = (ref: string, err: MappingError, code = 'invalid_value'): WriteResult =>
   failure(ref, new ContactError(err.message, undefined, code, err.field));
+
+/**
+ * What the app's refusal of one contact's write means, in the app's words: a stale version (412, for an app that
+ * checks versions), a contact that is gone (404), or else that contact's own failure.
+ */
+export function refusal(
+  step: string,
+  reply: { status: number; body: unknown },
+  rules: StatusRules,
+  options: { checksVersions: boolean; field?: string },
+): ConnectorError {
+  const message = rules.message(reply.body, `${step} failed with status ${reply.status}`);
+  const code = rules.code(reply.body);
+  if (reply.status === 412 && options.checksVersions) return new VersionConflictError(message, 412, code);
+  if (reply.status === 404) return new NotFoundError(message, 404, code);
+  return new ContactError(message, reply.status, code, options.field);
+}
 
 /**
  * Runs `each` on consecutive slices of at most `size` items, one slice after the other: never in parallel,

@@ -2,7 +2,6 @@ import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   AuthError,
   ConfigError,
-  ContactError,
   FeedExpiredError,
   NotFoundError,
   TransientError,
@@ -13,7 +12,7 @@ import {
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
 import { allPages, pages } from '../kit/paging';
 import { isTransientStatus, unexpected } from '../kit/statuses';
-import { failure, invalidValue, writeInBatches } from '../kit/writes';
+import { failure, invalidValue, refusal, writeInBatches } from '../kit/writes';
 import { MAX_BATCH, graphCode, graphMessage, graphStatusRules, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
 import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './fields';
 
@@ -52,11 +51,7 @@ const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 /** What one batch item's status means for one contact. Transient statuses never get here (see write). */
 function itemError(answer: BatchResponse, step: string): ErrorInfo {
-  const message = graphMessage(answer.body, `${step} failed with status ${answer.status}`);
-  const code = graphCode(answer.body);
-  if (answer.status === 412) return errorInfo(new VersionConflictError(message, answer.status, code));
-  if (answer.status === 404) return errorInfo(new NotFoundError(message, answer.status, code));
-  return errorInfo(new ContactError(message, answer.status, code));
+  return errorInfo(refusal(step, answer, graphStatusRules, { checksVersions: true }));
 }
 
 interface Pending {

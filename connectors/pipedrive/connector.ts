@@ -3,7 +3,7 @@ import { ConfigError, ContactError, FeedExpiredError, NotFoundError, VersionConf
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
 import { allPages } from '../kit/paging';
 import { unexpected } from '../kit/statuses';
-import { failure, inChunks, invalidValue } from '../kit/writes';
+import { failure, inChunks, invalidValue, refusal } from '../kit/writes';
 import { appCode, appMessage, pipedriveStatusRules, type PipedriveClient, type Reply } from './client';
 import {
   MappingError,
@@ -408,9 +408,7 @@ export class PipedriveConnector implements Connector {
 
   /** A refusal of one person's write: the app's own message, as a per-contact failure. */
   private refused(step: string, reply: Reply<unknown>): never {
-    const message = appMessage(reply.body, `${step} failed with status ${reply.status}`);
-    if (reply.status === 404) throw new NotFoundError(message, 404, appCode(reply.body));
-    throw new ContactError(message, reply.status, appCode(reply.body));
+    throw refusal(step, reply, pipedriveStatusRules, { checksVersions: false });
   }
 
   /**

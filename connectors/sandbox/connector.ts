@@ -1,7 +1,6 @@
 import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   ConfigError,
-  ContactError,
   FeedExpiredError,
   NotFoundError,
   TransientError,
@@ -12,7 +11,7 @@ import {
 import type { Capabilities, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
 import { allPages } from '../kit/paging';
 import { unexpected } from '../kit/statuses';
-import { failure, invalidValue, writeInBatches } from '../kit/writes';
+import { failure, invalidValue, refusal, writeInBatches } from '../kit/writes';
 import { appCode, appMessage, sandboxStatusRules, type Reply, type SandboxClient } from './client';
 import { MappingError, REQUIRED_PROPERTY_KEYS, needsCurrent, sandboxFields, toPatch, toRecord, type WireContact, type WirePatch } from './fields';
 
@@ -63,12 +62,10 @@ interface Pending {
 
 /** What one batch item's status means for the engine. */
 function itemError(status: number, body: BatchBody['results'][number]['error'], step: string): ErrorInfo {
-  const message = body?.message ?? `${step} failed with status ${status}`;
-  const code = body?.code;
-  if (status === 412) return errorInfo(new VersionConflictError(message, status, code));
-  if (status === 404) return errorInfo(new NotFoundError(message, status, code));
-  if (status === 429 || status >= 500) return errorInfo(new TransientError(message, status, undefined, code));
-  return errorInfo(new ContactError(message, status, code, body?.field));
+  if (status === 429 || status >= 500) {
+    return errorInfo(new TransientError(body?.message ?? `${step} failed with status ${status}`, status, undefined, body?.code));
+  }
+  return errorInfo(refusal(step, { status, body: { error: body } }, sandboxStatusRules, { checksVersions: true, field: body?.field }));
 }
 
 export class SandboxConnector implements Connector {
