@@ -1,7 +1,7 @@
 import { carddavApp } from './carddav';
 import { googleApp } from './google';
 import { hubspotApp } from './hubspot';
-import { outlookApp } from './graph';
+import { outlookApp } from './outlook';
 import { pipedriveApp } from './pipedrive';
 import { pipelinerApp } from './pipeliner';
 import { sandboxApp } from './sandbox';

@@ -2,8 +2,8 @@ import { ConnectorError, TransientError } from './errors';
 
 // The one JSON-over-HTTP exchange every REST connector makes: send with a timeout, turn a network failure or a
 // timeout into TransientError, read the body and parse it as JSON (a 2xx whose body is not JSON is the app's
-// hiccup: TransientError). What a status means (401, 403, 429, 5xx) differs per app, so each client maps the
-// statuses itself from what this returns.
+// hiccup: TransientError). What a status means (401, 403, 429, 5xx) is read from what this returns by
+// kit/statuses.ts, with each app's own rules.
 //
 // No retry here: the engine's activity retry backs off and honours retryAfterMs; a second layer would multiply
 // attempts and hide throttling from it. Messages carry only `what` (method and path), never a token or a URL.

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { AuthError, TransientError } from './errors';
+import type { Account } from './types';
 
 // OAuth2 for the apps that use it (Google, Microsoft Graph, Pipedrive, HubSpot): an access token that
 // expires, renewed with the refresh token (RFC 6749 §6). A refresh the server refuses (invalid_grant: revoked
@@ -21,6 +23,29 @@ export interface OAuthClient {
 export type SaveTokens = (tokens: Required<Pick<OAuthTokens, 'accessToken'>> & OAuthTokens) => Promise<void>;
 
 const EXPIRY_MARGIN_MS = 60_000;
+
+/** The credentials of an OAuth app the user authorized, as an account stores them (Google, Outlook, HubSpot). */
+export const oauthCredentialsSchema = z.object({
+  clientId: z.string().min(1, 'clientId is required'),
+  clientSecret: z.string().min(1, 'clientSecret is required'),
+  refreshToken: z.string().min(1, 'refreshToken is required'),
+  accessToken: z.string().min(1).optional(),
+  /** ISO time the access token expires; kept with renewed tokens. */
+  expiresAt: z.string().optional(),
+});
+
+export type OAuthCredentials = z.infer<typeof oauthCredentialsSchema>;
+
+/** The session of an account's OAuth credentials: renewed tokens are stored with the account, when it can store. */
+export function sessionOf(account: Account, credentials: OAuthCredentials, tokenUrl: string): OAuth2Session {
+  const { clientId, clientSecret, refreshToken, accessToken, expiresAt } = credentials;
+  return new OAuth2Session({ clientId, clientSecret, tokenUrl }, { accessToken, refreshToken, expiresAt }, async (tokens) => {
+    const changed: Record<string, string> = { accessToken: tokens.accessToken };
+    if (tokens.refreshToken) changed.refreshToken = tokens.refreshToken;
+    if (tokens.expiresAt) changed.expiresAt = tokens.expiresAt;
+    await account.saveCredentials?.(changed);
+  });
+}
 
 export class OAuth2Session {
   private tokens: OAuthTokens;

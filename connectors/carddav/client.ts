@@ -1,9 +1,10 @@
 import { davRequest, getDAVAttribute, propfind, syncCollection, type DAVResponse } from 'tsdav';
-import { AuthError, TransientError } from '../errors';
+import { TransientError } from '../errors';
+import { statusVerdict, verdictError, type StatusRules } from '../kit/statuses';
 
 // WebDAV transport for one CardDAV account, on tsdav's request builders and XML parsing. Every request goes
 // through `send`, which adds Basic auth and a timeout and turns whole-request failures into typed errors
-// (401 auth; 408, 429, 5xx and network failures transient). Other statuses go back to the caller, which knows
+// (401 auth; 408, 429, 5xx and network failures transient, see kit/statuses.ts). Other statuses go back to the caller, which knows
 // whether a 404 or 412 is an answer or a per-contact failure.
 //
 // No internal retry: the engine's activity retry backs off and honours retryAfterMs.
@@ -12,14 +13,16 @@ import { AuthError, TransientError } from '../errors';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const NS = ['DAV:', 'urn:ietf:params:xml:ns:carddav'];
 
-/** Retry-After is seconds or an HTTP date; both become milliseconds from now. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+/** A WebDAV server's error body is text (Radicale's plain sentences, or XML): its start is the message. */
+export const carddavStatusRules: StatusRules = {
+  message: (body, fallback) => (typeof body === 'string' && body ? body : fallback),
+  code: () => undefined,
+  rejected: 'the server rejected the user name or password',
+  words: {
+    auth: (what, _reply, rules) => `${what}: ${rules.rejected}`,
+    'rate-limited': (what, { status, statusText, body }, rules) => `${what}: ${status} ${rules.message(body, statusText)}`,
+  },
+};
 
 /** tsdav hands back XML text as numbers when it looks like one, and text nodes as objects now and then. */
 export function text(value: unknown): string | null {
@@ -77,17 +80,14 @@ export class CardDavClient {
       const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : 'network error';
       throw new TransientError(`${what} failed: ${reason}`);
     }
-    const { status } = response;
-    if (status === 401) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new AuthError(`${what}: the server rejected the user name or password`, status);
-    }
-    if (status === 429 || status === 408 || status >= 500) {
-      const detail = (await response.text().catch(() => '')).trim().slice(0, 200);
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      throw new TransientError(`${what}: ${status} ${detail || response.statusText}`, status, retryAfterMs, status === 429 ? 'rate_limited' : undefined);
-    }
-    return response;
+    // The body is read only for a failure: tsdav reads every other answer itself.
+    const reply = { status: response.status, statusText: response.statusText, headers: response.headers, body: null as unknown };
+    const verdict = statusVerdict(reply, what, carddavStatusRules);
+    if (verdict === undefined) return response;
+    if (typeof verdict !== 'string') throw verdict;
+    if (verdict === 'auth') await response.body?.cancel().catch(() => undefined);
+    else reply.body = (await response.text().catch(() => '')).trim().slice(0, 200);
+    throw verdictError(verdict, what, reply, carddavStatusRules);
   };
 
   async request(url: string, init: RequestInit): Promise<Reply> {

@@ -3,13 +3,12 @@ import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   ConfigError,
   ContactError,
-  ConnectorError,
   FeedExpiredError,
   NotFoundError,
   VersionConflictError,
-  errorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
+import { failure, invalidValue } from '../kit/writes';
 import { sameResource, type CardDavClient, type Member } from './client';
 import { resolveAddressBook } from './discover';
 import { MappingError, applyFields, cardFields, carddavFields, newCard, parseCard, printCard, type VCardVersion } from './vcard';
@@ -83,8 +82,6 @@ export function uidFromKey(key: string): string {
   // Shaped as an RFC 9562 version-8 (custom) UUID.
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
-
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
 
 /** What the server said, for a user: its own text (Radicale's plain messages, or the XML precondition's name). */
 function serverSays(status: number, body: string): string {
@@ -287,7 +284,7 @@ export class CardDavConnector implements Connector {
         else results.push(await this.remove(book, op));
       } catch (err) {
         if (!(err instanceof MappingError)) throw err;
-        results.push(failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field)));
+        results.push(invalidValue(op.ref, err));
       }
     }
     return results;

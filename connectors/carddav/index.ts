@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { parseAccount, requestTimeoutOf } from '../kit/account';
 import type { Account, AppDefinition } from '../types';
 import { CardDavClient } from './client';
 import { CardDavConnector, carddavCapabilities } from './connector';
@@ -29,20 +29,13 @@ export const carddavApp: AppDefinition = {
   scope: carddavScopeSchema,
   fields: carddavFields,
   connect(account: Account) {
-    const credentials = carddavCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's message: zod's default text could quote the rejected (secret) value.
-    if (!credentials.success) throw new ConfigError(`CardDAV credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
-    const scope = carddavScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`CardDAV scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const timeout = account.options?.requestTimeoutMs;
-    const client = new CardDavClient(credentials.data.username, credentials.data.password, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
-    const { serverUrl, addressBook } = scope.data;
+    const { credentials, scope } = parseAccount(account, { app: 'CardDAV', credentials: carddavCredentialsSchema, scope: carddavScopeSchema });
+    const client = new CardDavClient(credentials.username, credentials.password, requestTimeoutOf(account));
+    const { serverUrl, addressBook } = scope;
     return new CardDavConnector(client, {
       serverUrl,
       addressBook,
-      cacheKey: JSON.stringify([serverUrl, credentials.data.username, addressBook ?? null]),
+      cacheKey: JSON.stringify([serverUrl, credentials.username, addressBook ?? null]),
       createVersion: account.options?.vcardVersion === '4.0' ? '4.0' : '3.0',
     });
   },

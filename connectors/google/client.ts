@@ -1,10 +1,12 @@
-import { AuthError, TransientError } from '../errors';
-import { parseRetryAfter, sendJson } from '../http';
+import { AuthError } from '../errors';
+import { sendJson } from '../http';
+import { throwOnStatus, type StatusRules } from '../kit/statuses';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to the People API through an OAuth2 session (which refreshes the access token on expiry and on a 401,
 // and turns a refused refresh into AuthError). Whole-request failures become typed errors here: 429, 5xx and
-// network failures are transient, a token without the contacts scope is an auth failure. Every other status
+// network failures are transient (see kit/statuses.ts), a 403 that names a rate limit is one too, and a token
+// without the contacts scope is an auth failure. Every other status
 // goes back to the caller, which knows whether a 400 is a stale etag, an expired sync token or a bad value.
 //
 // No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/http.ts).
@@ -48,6 +50,23 @@ export function googleMessage(body: unknown, fallback: string): string {
 export const googleField = (body: unknown): string | undefined =>
   (body as GoogleErrorBody | null)?.error?.details?.flatMap((d) => d.fieldViolations ?? []).find((v) => v.field)?.field;
 
+export const googleStatusRules: StatusRules = {
+  message: googleMessage,
+  code: googleStatus,
+  special({ status, body }, what) {
+    if (status !== 403) return undefined;
+    const reason = googleReason(body);
+    if (reason === 'RATE_LIMIT_EXCEEDED' || reason === 'rateLimitExceeded') return 'rate-limited';
+    if (reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT') {
+      return new AuthError(`${what}: the authorization lacks the contacts scope; authorize Rapport again`, status, reason);
+    }
+    return undefined;
+  },
+  rateLimitCode: (body) => googleReason(body) ?? googleStatus(body),
+  unexpectedWords: (what, { status, body }) => `${what}: Google answered ${status} (${googleMessage(body, 'unexpected status')})`,
+  words: { 'rate-limited': (what, { body }) => `${what}: quota exceeded (${googleMessage(body, 'too many requests')})` },
+};
+
 export class GoogleClient {
   private readonly root: string;
 
@@ -73,18 +92,7 @@ export class GoogleClient {
       what,
       fetchImpl: this.session.fetch.bind(this.session),
     });
-    const { status, body } = response;
-    const reason = googleReason(body);
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-    if (status === 429 || (status === 403 && (reason === 'RATE_LIMIT_EXCEEDED' || reason === 'rateLimitExceeded'))) {
-      throw new TransientError(`${what}: quota exceeded (${googleMessage(body, 'too many requests')})`, status, retryAfterMs, reason ?? googleStatus(body));
-    }
-    if (status >= 500 || status === 408) {
-      throw new TransientError(`${what}: ${status} ${googleMessage(body, response.statusText)}`, status, retryAfterMs, googleStatus(body));
-    }
-    if (status === 403 && reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT') {
-      throw new AuthError(`${what}: the authorization lacks the contacts scope; authorize Rapport again`, status, reason);
-    }
-    return { status, body: body as T };
+    throwOnStatus(response, what, googleStatusRules);
+    return { status: response.status, body: response.body as T };
   }
 }

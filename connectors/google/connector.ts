@@ -6,10 +6,12 @@ import {
   FeedExpiredError,
   NotFoundError,
   VersionConflictError,
-  errorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { googleField, googleMessage, googleReason, googleStatus, type GoogleClient, type Reply } from './client';
+import { allPages } from '../kit/paging';
+import { unexpected } from '../kit/statuses';
+import { failure, inChunks, indexed, invalidValue, type Indexed } from '../kit/writes';
+import { googleField, googleMessage, googleReason, googleStatus, googleStatusRules, type GoogleClient, type Reply } from './client';
 import {
   MappingError,
   PERSON_FIELDS,
@@ -23,7 +25,7 @@ import {
   type GroupContext,
   type Item,
   type Person,
-} from './mapping';
+} from './fields';
 
 // Google Contacts through the People API v1.
 //
@@ -104,8 +106,6 @@ function decodeCursor(cursor: string): FeedCursor | null {
     return null;
   }
 }
-
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
 
 /** What a failed write of one contact means for the engine. */
 function writeError(reply: Reply<unknown>, step: string): ConnectorError {
@@ -192,19 +192,17 @@ export class GoogleConnector implements Connector {
   /** Google asks for one user's mutations to be sent one after another; so they are. */
   async write(ops: WriteOp[]): Promise<WriteResult[]> {
     const results: WriteResult[] = new Array(ops.length);
-    const indexed = ops.map((op, index) => ({ op, index }));
+    const all = indexed(ops);
     await this.context();
     await this.ensureTagGroups(ops);
     const ctx = await this.context();
 
-    const creates = indexed.filter((x) => x.op.kind === 'create');
-    for (let i = 0; i < creates.length; i += MAX_BATCH) await this.createChunk(creates.slice(i, i + MAX_BATCH), results, ctx);
-
-    const updates = indexed.filter((x) => x.op.kind === 'update');
-    for (let i = 0; i < updates.length; i += MAX_BATCH) await this.updateChunk(updates.slice(i, i + MAX_BATCH), results, ctx);
-
-    const deletes = indexed.filter((x) => x.op.kind === 'delete');
-    for (let i = 0; i < deletes.length; i += MAX_BATCH) await this.deleteChunk(deletes.slice(i, i + MAX_BATCH), results);
+    const creates = all.filter((x) => x.op.kind === 'create');
+    await inChunks(creates, MAX_BATCH, (chunk) => this.createChunk(chunk, results, ctx));
+    const updates = all.filter((x) => x.op.kind === 'update');
+    await inChunks(updates, MAX_BATCH, (chunk) => this.updateChunk(chunk, results, ctx));
+    const deletes = all.filter((x) => x.op.kind === 'delete');
+    await inChunks(deletes, MAX_BATCH, (chunk) => this.deleteChunk(chunk, results));
     return results;
   }
 
@@ -243,14 +241,13 @@ export class GoogleConnector implements Connector {
   /** Current state of up to 200 people in one request. */
   private async fetchMany(ids: string[]): Promise<Map<string, Person>> {
     const found = new Map<string, Person>();
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += MAX_BATCH) {
+    await inChunks([...new Set(ids)], MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<{ responses?: { requestedResourceName?: string; person?: Person }[] }>('GET', '/people:batchGet', {
-        query: { resourceNames: unique.slice(i, i + MAX_BATCH).map((id) => this.resourceName(id)), personFields: PERSON_FIELDS },
+        query: { resourceNames: chunk.map((id) => this.resourceName(id)), personFields: PERSON_FIELDS },
       });
       if (reply.status !== 200) this.unexpected('reading contacts before writing', reply);
       for (const r of reply.body.responses ?? []) if (r.person) found.set(r.person.resourceName, r.person);
-    }
+    });
     return found;
   }
 
@@ -272,19 +269,18 @@ export class GoogleConnector implements Connector {
   /** The account's contact groups and the scope's group, read once per connector. */
   private async context(): Promise<GroupContext> {
     if (!this.groups) {
-      const groups = new Map<string, Group>();
-      let pageToken: string | undefined;
-      do {
-        const reply: Reply<{ contactGroups?: GroupJson[]; nextPageToken?: string }> = await this.client.call('GET', '/contactGroups', {
+      const listed = await allPages(undefined, async (pageToken: string | undefined) => {
+        const reply = await this.client.call<{ contactGroups?: GroupJson[]; nextPageToken?: string }>('GET', '/contactGroups', {
           query: { pageSize: 1000, pageToken },
         });
         if (reply.status !== 200) this.unexpected('reading contact groups', reply);
-        for (const g of reply.body.contactGroups ?? []) {
-          const id = g.resourceName.replace(/^contactGroups\//, '');
-          groups.set(id, { id, name: g.name ?? id, formattedName: g.formattedName, user: g.groupType === 'USER_CONTACT_GROUP', memberCount: g.memberCount });
-        }
-        pageToken = reply.body.nextPageToken;
-      } while (pageToken);
+        return { items: reply.body.contactGroups ?? [], next: reply.body.nextPageToken };
+      });
+      const groups = new Map<string, Group>();
+      for (const g of listed) {
+        const id = g.resourceName.replace(/^contactGroups\//, '');
+        groups.set(id, { id, name: g.name ?? id, formattedName: g.formattedName, user: g.groupType === 'USER_CONTACT_GROUP', memberCount: g.memberCount });
+      }
       this.groups = groups;
       this.scopeGroupId = this.resolveScope(groups);
     }
@@ -323,7 +319,7 @@ export class GoogleConnector implements Connector {
 
   /** Statuses a read does not expect: the scope is wrong or the API changed under us. */
   private unexpected(what: string, reply: Reply<unknown>): never {
-    throw new ConfigError(`${what}: Google answered ${reply.status} (${googleMessage(reply.body, 'unexpected status')})`, reply.status, googleStatus(reply.body));
+    unexpected(what, reply, googleStatusRules);
   }
 
   // ---- writes ----------------------------------------------------------------------------------------------
@@ -380,7 +376,7 @@ export class GoogleConnector implements Connector {
     return [...new Set(ids)].map((id) => ({ contactGroupMembership: { contactGroupResourceName: `contactGroups/${id}` } }));
   }
 
-  private async createChunk(chunk: { op: WriteOp; index: number }[], results: WriteResult[], ctx: GroupContext): Promise<void> {
+  private async createChunk(chunk: Indexed[], results: WriteResult[], ctx: GroupContext): Promise<void> {
     const pending: { op: WriteOp; index: number; person: Partial<Person> }[] = [];
     for (const { op, index } of chunk) {
       if (op.kind !== 'create') continue;
@@ -391,7 +387,7 @@ export class GoogleConnector implements Connector {
         pending.push({ op, index, person });
       } catch (err) {
         if (!(err instanceof MappingError)) throw err;
-        results[index] = failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field));
+        results[index] = invalidValue(op.ref, err);
       }
     }
     if (pending.length === 0) return;
@@ -420,7 +416,7 @@ export class GoogleConnector implements Connector {
    * the etag, so nothing written in between is lost. A version from the engine that is not the current etag is
    * a conflict at once, without a write.
    */
-  private async updateChunk(chunk: { op: WriteOp; index: number }[], results: WriteResult[], ctx: GroupContext): Promise<void> {
+  private async updateChunk(chunk: Indexed[], results: WriteResult[], ctx: GroupContext): Promise<void> {
     const current = await this.fetchMany(chunk.flatMap(({ op }) => (op.kind === 'update' ? [op.id] : [])));
     for (const { op, index } of chunk) {
       if (op.kind !== 'update') continue;
@@ -439,7 +435,7 @@ export class GoogleConnector implements Connector {
         patch = toPatch(op.fields, person, this.memberships(tags, person, ctx));
       } catch (err) {
         if (!(err instanceof MappingError)) throw err;
-        results[index] = failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field));
+        results[index] = invalidValue(op.ref, err);
         continue;
       }
       if (patch.mask.length === 0) {
@@ -458,10 +454,10 @@ export class GoogleConnector implements Connector {
    * people:deleteContact takes no etag, so a delete that carries a version reads the contact first and refuses
    * when it changed: an edit beats a deletion.
    */
-  private async deleteChunk(chunk: { op: WriteOp; index: number }[], results: WriteResult[]): Promise<void> {
+  private async deleteChunk(chunk: Indexed[], results: WriteResult[]): Promise<void> {
     const guarded = chunk.flatMap(({ op }) => (op.kind === 'delete' && op.version !== undefined ? [op.id] : []));
     const current = await this.fetchMany(guarded);
-    const doomed: { op: WriteOp; index: number }[] = [];
+    const doomed: Indexed[] = [];
     for (const { op, index } of chunk) {
       if (op.kind !== 'delete') continue;
       if (op.version !== undefined) {
@@ -477,13 +473,12 @@ export class GoogleConnector implements Connector {
       }
       doomed.push({ op, index });
     }
-    for (let i = 0; i < doomed.length; i += MAX_BATCH_DELETE) {
-      const part = doomed.slice(i, i + MAX_BATCH_DELETE);
+    await inChunks(doomed, MAX_BATCH_DELETE, async (part) => {
       const names = part.map(({ op }) => this.resourceName((op as { id: string }).id));
       const reply = await this.client.call('POST', '/people:batchDeleteContacts', { body: { resourceNames: names } });
       if (reply.status === 200) {
         for (const { op, index } of part) results[index] = { ref: op.ref, ok: true, record: null };
-        continue;
+        return;
       }
       if (reply.status !== 400 && reply.status !== 404) this.unexpected('deleting contacts', reply);
       // One missing contact fails the whole batch: delete one at a time, so only that one fails.
@@ -491,6 +486,6 @@ export class GoogleConnector implements Connector {
         const one = await this.client.call('DELETE', `/${this.resourcePath((op as { id: string }).id)}:deleteContact`);
         results[index] = one.status === 200 ? { ref: op.ref, ok: true, record: null } : failure(op.ref, writeError(one, 'delete'));
       }
-    }
+    });
   }
 }

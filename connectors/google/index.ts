@@ -1,22 +1,15 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
-import { OAuth2Session } from '../oauth2';
+import { parseAccount } from '../kit/account';
+import { oauthCredentialsSchema, sessionOf } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { GoogleClient } from './client';
 import { GoogleConnector, googleCapabilities } from './connector';
-import { googleFields } from './mapping';
+import { googleFields } from './fields';
 
 // Google Contacts (People API v1), with OAuth2 credentials of an app the user authorized with the contacts scope.
 // Scope is where the API lives (the sandbox's URL in tests and the demo) and, optionally, one contact group.
 
-export const googleCredentialsSchema = z.object({
-  clientId: z.string().min(1, 'clientId is required'),
-  clientSecret: z.string().min(1, 'clientSecret is required'),
-  refreshToken: z.string().min(1, 'refreshToken is required'),
-  accessToken: z.string().min(1).optional(),
-  /** ISO time the access token expires; kept with renewed tokens */
-  expiresAt: z.string().optional(),
-});
+export const googleCredentialsSchema = oauthCredentialsSchema;
 
 const httpUrl = (what: string, example: string) =>
   z
@@ -47,33 +40,16 @@ export const googleApp: AppDefinition = {
   scope: googleScopeSchema,
   fields: googleFields,
   connect(account: Account) {
-    const credentials = googleCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's path and message: zod's default text could quote the rejected (secret) value.
-    if (!credentials.success) {
-      const issue = credentials.error.issues[0];
-      throw new ConfigError(`Google credentials: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
-    }
-    const scope = googleScopeSchema.safeParse(account.scope ?? {});
-    if (!scope.success) {
-      throw new ConfigError(`Google scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const options = googleOptionsSchema.safeParse(account.options ?? {});
-    if (!options.success) {
-      throw new ConfigError(`Google options: ${options.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const c = credentials.data;
-    const session = new OAuth2Session(
-      { clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: scope.data.tokenUrl ?? 'https://oauth2.googleapis.com/token' },
-      { accessToken: c.accessToken, refreshToken: c.refreshToken, expiresAt: c.expiresAt },
-      async (tokens) => {
-        await account.saveCredentials?.({
-          accessToken: tokens.accessToken,
-          ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-          ...(tokens.expiresAt ? { expiresAt: tokens.expiresAt } : {}),
-        });
-      },
-    );
-    const client = new GoogleClient(session, scope.data.baseUrl ?? 'https://people.googleapis.com', options.data.requestTimeoutMs);
-    return new GoogleConnector(client, { contactGroup: scope.data.contactGroup }, { alsoAddToMyContacts: options.data.alsoAddToMyContacts });
+    const { credentials, scope, options } = parseAccount(account, {
+      app: 'Google',
+      credentials: googleCredentialsSchema,
+      scope: googleScopeSchema,
+      options: googleOptionsSchema,
+      // With the path: a value of the wrong type gets zod's own message, which names no field.
+      tell: { credentials: { issues: 'first', paths: true } },
+    });
+    const session = sessionOf(account, credentials, scope.tokenUrl ?? 'https://oauth2.googleapis.com/token');
+    const client = new GoogleClient(session, scope.baseUrl ?? 'https://people.googleapis.com', options.requestTimeoutMs);
+    return new GoogleConnector(client, { contactGroup: scope.contactGroup }, { alsoAddToMyContacts: options.alsoAddToMyContacts });
   },
 };

@@ -1,10 +1,11 @@
-import { AuthError, TransientError } from '../errors';
+import { AuthError } from '../errors';
 import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
+import { throwOnStatus, type StatusRules } from '../kit/statuses';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to HubSpot's API. Whole-request failures become typed errors here: 401 (after the OAuth session's one
 // refresh) and 403 for missing scopes are AuthErrors, since only a person re-authorizing can fix them; 429,
-// 5xx and network failures are transient. Every other status goes back to the caller, which knows whether a
+// 5xx and network failures are transient (see kit/statuses.ts). Every other status goes back to the caller, which knows whether a
 // 404 is an answer and a 400 a per-contact failure.
 //
 // HubSpot rarely sends Retry-After. Its 429 body names the policy instead: the ten-second rolling window
@@ -47,6 +48,23 @@ export function retryAfterOf(headers: Headers, body: unknown, now = Date.now()):
   return Number.isFinite(interval) && interval > 0 ? interval : 10_000;
 }
 
+export const hubspotStatusRules: StatusRules = {
+  message: hubspotMessage,
+  code: hubspotCategory,
+  rejected: 'HubSpot rejected the credentials',
+  special({ status, body }, what) {
+    if (status !== 403 || hubspotCategory(body) !== 'MISSING_SCOPES') return undefined;
+    const scopes = (body as HubSpotErrorBody).errors?.flatMap((e) => (e.context?.requiredGranularScopes as string[] | undefined) ?? []) ?? [];
+    return new AuthError(
+      `${what}: the HubSpot app lacks a scope${scopes.length ? ` (${scopes.join(', ')})` : ''}; authorize it again with that scope`,
+      status,
+      'MISSING_SCOPES',
+    );
+  },
+  wait: (verdict, reply) => (verdict === 'rate-limited' ? retryAfterOf(reply.headers, reply.body) : undefined),
+  rateLimitCode: () => 'RATE_LIMIT',
+};
+
 export class HubSpotClient {
   private readonly root: string;
 
@@ -80,24 +98,7 @@ export class HubSpotClient {
               })
           : undefined,
     });
-    const { status, body } = response;
-    if (status === 401) {
-      throw new AuthError(`${what}: HubSpot rejected the credentials (${hubspotMessage(body, 'unauthorized')})`, status, hubspotCategory(body));
-    }
-    if (status === 403 && hubspotCategory(body) === 'MISSING_SCOPES') {
-      const scopes = (body as HubSpotErrorBody).errors?.flatMap((e) => (e.context?.requiredGranularScopes as string[] | undefined) ?? []) ?? [];
-      throw new AuthError(
-        `${what}: the HubSpot app lacks a scope${scopes.length ? ` (${scopes.join(', ')})` : ''}; authorize it again with that scope`,
-        status,
-        'MISSING_SCOPES',
-      );
-    }
-    if (status === 429) {
-      throw new TransientError(`${what}: rate limited (${hubspotMessage(body, 'too many requests')})`, status, retryAfterOf(response.headers, body), 'RATE_LIMIT');
-    }
-    if (status >= 500 || status === 408) {
-      throw new TransientError(`${what}: ${status} ${hubspotMessage(body, response.statusText)}`, status, undefined, hubspotCategory(body));
-    }
-    return { status, body: body as T, headers: response.headers };
+    throwOnStatus(response, what, hubspotStatusRules);
+    return { status: response.status, body: response.body as T, headers: response.headers };
   }
 }

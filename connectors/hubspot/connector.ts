@@ -2,14 +2,14 @@ import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   ConfigError,
   ContactError,
-  ConnectorError,
   FeedExpiredError,
   NotFoundError,
   VersionConflictError,
-  errorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { hubspotCategory, hubspotMessage, type HubSpotClient, type HubSpotErrorBody, type Reply } from './client';
+import { unexpected } from '../kit/statuses';
+import { failure, inChunks, invalidValue, type Indexed } from '../kit/writes';
+import { hubspotCategory, hubspotMessage, hubspotStatusRules, type HubSpotClient, type HubSpotErrorBody, type Reply } from './client';
 import { OVERLAP_MS, decodeFeed, encodeFeed, nextCycle, prune, type FeedState } from './feed';
 import { LISTS_FIELD, tagList, type HubSpotLists, type ListsScope } from './lists';
 import {
@@ -23,7 +23,7 @@ import {
   type WireContact,
   type WireOwner,
   type WireProperty,
-} from './mapping';
+} from './fields';
 
 const CONTACTS = '/crm/v3/objects/contacts';
 const MAX_BATCH = 100;
@@ -81,13 +81,6 @@ interface Schema {
   tags?: WireProperty;
 }
 
-interface Item {
-  index: number;
-  op: WriteOp;
-}
-
-const failure = (op: WriteOp, error: ConnectorError): WriteResult => ({ ref: op.ref, ok: false, error: errorInfo(error) });
-
 /** The property a HubSpot validation error names, if any. */
 function fieldOf(body: unknown): string | undefined {
   const context = (body as HubSpotErrorBody | null)?.errors?.[0]?.context;
@@ -116,7 +109,7 @@ export class HubSpotConnector implements Connector {
   ) {}
 
   private unexpected(what: string, reply: Reply<unknown>): never {
-    throw new ConfigError(`${what}: ${hubspotMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, hubspotCategory(reply.body));
+    unexpected(what, reply, hubspotStatusRules);
   }
 
   // ---- schema
@@ -432,7 +425,7 @@ export class HubSpotConnector implements Connector {
         bodies.set(index, props);
       } catch (err) {
         if (!(err instanceof MappingError)) throw err;
-        results[index] = failure(op, new ContactError(err.message, undefined, 'INVALID_VALUE', err.field));
+        results[index] = invalidValue(op.ref, err, 'INVALID_VALUE');
       }
     }
     const open = items.filter((i) => !results[i.index]);
@@ -453,23 +446,18 @@ export class HubSpotConnector implements Connector {
     }
     const updates = writes.filter((i) => !results[i.index] && i.op.kind === 'update');
 
-    for (let s = 0; s < upserts.length; s += MAX_BATCH) {
-      await this.batch('upsert', upserts.slice(s, s + MAX_BATCH), bodies, results, written);
-    }
+    await inChunks(upserts, MAX_BATCH, (chunk) => this.batch('upsert', chunk, bodies, results, written));
     // Without an email there is nothing to upsert by, and batch results come in no promised order: one at a time.
     for (const item of plainCreates) await this.batch('create', [item], bodies, results, written);
-    for (let s = 0; s < updates.length; s += MAX_BATCH) {
-      await this.batch('update', updates.slice(s, s + MAX_BATCH), bodies, results, written);
-    }
+    await inChunks(updates, MAX_BATCH, (chunk) => this.batch('update', chunk, bodies, results, written));
     const liveDeletes = deletes.filter((i) => !results[i.index]);
-    for (let s = 0; s < liveDeletes.length; s += MAX_BATCH) {
-      const chunk = liveDeletes.slice(s, s + MAX_BATCH);
+    await inChunks(liveDeletes, MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<HubSpotErrorBody>('POST', `${CONTACTS}/batch/archive`, {
         body: { inputs: chunk.map((i) => ({ id: (i.op as Extract<WriteOp, { kind: 'delete' }>).id })) },
       });
       if (reply.status !== 204 && reply.status !== 200) this.unexpected('archiving contacts', reply);
       for (const { op, index } of chunk) results[index] = { ref: op.ref, ok: true, record: null };
-    }
+    });
 
     // Write answers carry only some properties; the records handed back are read whole.
     const fresh = await this.readMany([...new Set(written.values())]);
@@ -487,13 +475,13 @@ export class HubSpotConnector implements Connector {
       const current = results[index];
       if (contact && current?.ok) results[index] = { ref: current.ref, ok: true, record: await this.record(contact) };
       else if (!contact && current?.ok && listsOnly.some((i) => i.index === index)) {
-        results[index] = failure(items[index].op, new NotFoundError(`HubSpot contact ${id} does not exist or is archived`, 404, 'OBJECT_NOT_FOUND'));
+        results[index] = failure(items[index].op.ref, new NotFoundError(`HubSpot contact ${id} does not exist or is archived`, 404, 'OBJECT_NOT_FOUND'));
       }
     }
     return results;
   }
 
-  private async checkVersions(items: Item[], results: WriteResult[]): Promise<void> {
+  private async checkVersions(items: Indexed[], results: WriteResult[]): Promise<void> {
     const checked = items.filter((i) => i.op.kind !== 'create' && i.op.version !== undefined && !results[i.index]);
     if (checked.length === 0) return;
     const current = await this.readMany(checked.map((i) => (i.op as { id: string }).id));
@@ -501,10 +489,10 @@ export class HubSpotConnector implements Connector {
       if (op.kind === 'create') continue;
       const contact = current.get(op.id);
       if (!contact) {
-        results[index] = failure(op, new NotFoundError(`HubSpot contact ${op.id} does not exist or is archived`, 404, 'OBJECT_NOT_FOUND'));
+        results[index] = failure(op.ref, new NotFoundError(`HubSpot contact ${op.id} does not exist or is archived`, 404, 'OBJECT_NOT_FOUND'));
       } else if (String(millis(contact.updatedAt)) !== op.version) {
         results[index] = failure(
-          op,
+          op.ref,
           new VersionConflictError(`HubSpot contact ${op.id} was modified at ${contact.updatedAt}, after the version Rapport holds`, 409, 'VERSION_MISMATCH'),
         );
       }
@@ -515,13 +503,13 @@ export class HubSpotConnector implements Connector {
   private async readMany(ids: string[]): Promise<Map<string, WireContact>> {
     const { properties } = await this.schema();
     const found = new Map<string, WireContact>();
-    for (let s = 0; s < ids.length; s += MAX_BATCH) {
+    await inChunks(ids, MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<BatchBody>('POST', `${CONTACTS}/batch/read`, {
-        body: { properties, inputs: ids.slice(s, s + MAX_BATCH).map((id) => ({ id })) },
+        body: { properties, inputs: chunk.map((id) => ({ id })) },
       });
       if (reply.status !== 200 && reply.status !== 207) this.unexpected('reading contacts', reply);
       for (const c of reply.body.results) found.set(c.id, c);
-    }
+    });
     return found;
   }
 
@@ -532,7 +520,7 @@ export class HubSpotConnector implements Connector {
    */
   private async batch(
     kind: 'upsert' | 'create' | 'update',
-    chunk: Item[],
+    chunk: Indexed[],
     bodies: Map<number, Record<string, string>>,
     results: WriteResult[],
     written: Map<number, string>,
@@ -550,7 +538,7 @@ export class HubSpotConnector implements Connector {
     const { codecs } = await this.schema();
     if (reply.status === 400 || reply.status === 409) {
       if (chunk.length === 1) {
-        results[chunk[0].index] = failure(chunk[0].op, contactError(reply));
+        results[chunk[0].index] = failure(chunk[0].op.ref, contactError(reply));
         return;
       }
       const half = Math.ceil(chunk.length / 2);
@@ -572,10 +560,10 @@ export class HubSpotConnector implements Connector {
         written.set(index, contact.id);
         results[index] = { ref: op.ref, ok: true, record: toRecord(contact, codecs) };
       } else if (kind === 'update' && missing.has(String(inputs[i].id))) {
-        results[index] = failure(op, new NotFoundError(`HubSpot contact ${String(inputs[i].id)} does not exist or is archived`, 404, 'OBJECT_NOT_FOUND'));
+        results[index] = failure(op.ref, new NotFoundError(`HubSpot contact ${String(inputs[i].id)} does not exist or is archived`, 404, 'OBJECT_NOT_FOUND'));
       } else {
         const message = reply.body.errors?.[0]?.message ?? `HubSpot returned no result for this contact (${kind})`;
-        results[index] = failure(op, new ContactError(message, reply.status, reply.body.errors?.[0]?.category));
+        results[index] = failure(op.ref, new ContactError(message, reply.status, reply.body.errors?.[0]?.category));
       }
     });
   }

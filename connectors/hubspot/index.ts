@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { ConfigError, TransientError } from '../errors';
-import { OAuth2Session } from '../oauth2';
+import { parseAccount, requestTimeoutOf } from '../kit/account';
+import { oauthCredentialsSchema, sessionOf, type OAuth2Session, type OAuthCredentials } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { HubSpotClient, type HubSpotAuth } from './client';
 import { HubSpotConnector, hubspotCapabilities } from './connector';
 import { HubSpotLists } from './lists';
-import { hubspotStandardFields } from './mapping';
+import { hubspotStandardFields } from './fields';
 
 // HubSpot CRM contacts (API v3). Credentials are a private app's access token, or an OAuth app's client and
 // refresh token (the access token, 30 minutes long, is renewed and stored as it expires). The scope picks the
@@ -13,16 +14,9 @@ import { hubspotStandardFields } from './mapping';
 
 export const DEFAULT_HUBSPOT_URL = 'https://api.hubapi.com';
 
-const oauthCredentials = z.object({
-  clientId: z.string().min(1, 'clientId is required'),
-  clientSecret: z.string().min(1, 'clientSecret is required'),
-  refreshToken: z.string().min(1, 'refreshToken is required'),
-  accessToken: z.string().min(1).optional(),
-  expiresAt: z.string().optional(),
-});
 const privateAppCredentials = z.object({ accessToken: z.string().min(1, 'accessToken (a private app token) is required') });
 
-export const hubspotCredentialsSchema = z.union([oauthCredentials, privateAppCredentials]) as unknown as z.ZodType<Record<string, string>>;
+export const hubspotCredentialsSchema = z.union([oauthCredentialsSchema, privateAppCredentials]) as unknown as z.ZodType<Record<string, string>>;
 
 export const hubspotScopeSchema = z.object({
   baseUrl: z
@@ -54,34 +48,17 @@ export const hubspotApp: AppDefinition = {
   scope: hubspotScopeSchema,
   fields: hubspotStandardFields,
   connect(account: Account) {
-    const parsed = hubspotCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's message: zod's default text could quote the rejected (secret) value.
-    if (!parsed.success) throw new ConfigError(`HubSpot credentials: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-    const scope = hubspotScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`HubSpot scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const { tagsFrom, owner, baseUrl } = scope.data;
-    const credentials = parsed.data;
-    const timeout = account.options?.requestTimeoutMs;
+    const { credentials, scope } = parseAccount(account, { app: 'HubSpot', credentials: hubspotCredentialsSchema, scope: hubspotScopeSchema });
+    const { tagsFrom, owner, baseUrl } = scope;
     let auth: HubSpotAuth;
     let session: OAuth2Session | null = null;
     if ('refreshToken' in credentials && credentials.refreshToken) {
-      session = new OAuth2Session(
-        { clientId: credentials.clientId, clientSecret: credentials.clientSecret, tokenUrl: `${baseUrl.replace(/\/+$/, '')}/oauth/v1/token` },
-        { accessToken: credentials.accessToken, refreshToken: credentials.refreshToken, expiresAt: credentials.expiresAt },
-        async (tokens) => {
-          const changed: Record<string, string> = { accessToken: tokens.accessToken };
-          if (tokens.refreshToken) changed.refreshToken = tokens.refreshToken;
-          if (tokens.expiresAt) changed.expiresAt = tokens.expiresAt;
-          await account.saveCredentials?.(changed);
-        },
-      );
+      session = sessionOf(account, credentials as OAuthCredentials, `${baseUrl.replace(/\/+$/, '')}/oauth/v1/token`);
       auth = { kind: 'oauth', session };
     } else {
       auth = { kind: 'token', token: credentials.accessToken };
     }
-    const client = new HubSpotClient(baseUrl, auth, typeof timeout === 'number' && timeout > 0 ? timeout : undefined);
+    const client = new HubSpotClient(baseUrl, auth, requestTimeoutOf(account));
 
     /** The user behind OAuth credentials, from HubSpot's token-info endpoint; private-app tokens have none. */
     const whoAmI = async (): Promise<string | null> => {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FieldValue } from '../../sync/types';
 import { isEngineTag } from '../../sync/values';
-import { ConfigError, FeedExpiredError } from '../errors';
-import { hubspotCategory, hubspotMessage, type HubSpotClient, type Reply } from './client';
+import { FeedExpiredError } from '../errors';
+import { unexpected } from '../kit/statuses';
+import { hubspotStatusRules, type HubSpotClient, type Reply } from './client';
 
 // HubSpot lists (Lists API v3, "segments") as a contact's tags: the tags of a contact are the names of the
 // contact lists in scope it belongs to. Requests go through the client's public `call`, like every other read.
@@ -121,7 +122,7 @@ export class HubSpotLists {
   }
 
   private unexpected(what: string, reply: Reply<unknown>): never {
-    throw new ConfigError(`${what}: ${hubspotMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, hubspotCategory(reply.body));
+    unexpected(what, reply, hubspotStatusRules);
   }
 
   private info(l: WireList): ListInfo {

@@ -1,9 +1,9 @@
-import { AuthError, TransientError } from '../errors';
 import { parseRetryAfter, sendJson, type Reply } from '../http';
+import { throwOnStatus, type StatusRules } from '../kit/statuses';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to Pipedrive. Whole-request failures become typed errors here (401 auth; 429, 5xx and network failures
-// transient); every other status goes back to the caller, which knows whether a 400, 403 or 404 is an answer,
+// transient, see kit/statuses.ts); every other status goes back to the caller, which knows whether a 400, 403 or 404 is an answer,
 // a per-contact failure or a configuration problem.
 //
 // No retry here: the engine's activity retry backs off and honours retryAfterMs (see connectors/http.ts).
@@ -40,6 +40,14 @@ export const appCode = (body: unknown): string | undefined => {
   return code === undefined || code === null ? undefined : String(code);
 };
 
+export const pipedriveStatusRules: StatusRules = {
+  message: appMessage,
+  code: appCode,
+  rejected: 'Pipedrive rejected the credentials',
+  wait: (verdict, reply) => (verdict === 'rate-limited' ? retryAfterOf(reply.headers) : parseRetryAfter(reply.headers.get('retry-after'))),
+  rateLimitCode: () => 'rate_limited',
+};
+
 export class PipedriveClient {
   private readonly root: string;
 
@@ -69,16 +77,7 @@ export class PipedriveClient {
       what,
       fetchImpl: this.auth.kind === 'oauth' ? this.auth.session.fetch.bind(this.auth.session) : undefined,
     });
-    const { status, body } = response;
-    if (status === 401) {
-      throw new AuthError(`${what}: Pipedrive rejected the credentials (${appMessage(body, 'unauthorized')})`, status, appCode(body));
-    }
-    if (status === 429) {
-      throw new TransientError(`${what}: rate limited (${appMessage(body, 'too many requests')})`, status, retryAfterOf(response.headers), 'rate_limited');
-    }
-    if (status >= 500 || status === 408) {
-      throw new TransientError(`${what}: ${status} ${appMessage(body, response.statusText)}`, status, parseRetryAfter(response.headers.get('retry-after')), appCode(body));
-    }
-    return { status, body: body as T, headers: response.headers };
+    throwOnStatus(response, what, pipedriveStatusRules);
+    return { status: response.status, body: response.body as T, headers: response.headers };
   }
 }

@@ -1,7 +1,10 @@
 import type { AppRecord, FieldDef } from '../../sync/types';
-import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError, errorInfo } from '../errors';
+import { ConfigError, ContactError, FeedExpiredError, NotFoundError, VersionConflictError } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { appCode, appMessage, type PipedriveClient, type Reply } from './client';
+import { allPages } from '../kit/paging';
+import { unexpected } from '../kit/statuses';
+import { failure, inChunks, invalidValue, refusal } from '../kit/writes';
+import { appCode, appMessage, pipedriveStatusRules, type PipedriveClient, type Reply } from './client';
 import {
   MappingError,
   catalogFor,
@@ -12,7 +15,7 @@ import {
   type AccountFacts,
   type CustomFieldDef,
   type WirePerson,
-} from './mapping';
+} from './fields';
 
 // Pipedrive persons through API v2, with the v1 leftovers v2 has no counterpart for: person fields (labels,
 // custom fields, the plan's visibility levels), users, and recents (the only feed that tells deletions).
@@ -114,8 +117,6 @@ const v1ToMs = (t: string): number => Date.parse(`${t.replace(' ', 'T')}Z`);
 const msToV1 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
 const personKey = (p: WirePerson): string => `${p.id}@${contentDigest(p)}`;
 
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
-
 export class PipedriveConnector implements Connector {
   readonly capabilities = pipedriveCapabilities;
   private facts: Promise<AccountFacts & { visibilityIds: number[] }> | null = null;
@@ -132,23 +133,23 @@ export class PipedriveConnector implements Connector {
     if (reply.status === 403) {
       throw new ConfigError(`${what}: Pipedrive refused (${appMessage(reply.body, 'forbidden')}); the user may need global admin rights`, 403, appCode(reply.body));
     }
-    throw new ConfigError(`${what}: ${appMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, appCode(reply.body));
+    unexpected(what, reply, pipedriveStatusRules);
   }
 
   // ---- what the account is like -----------------------------------------------------------------------
 
   private loadFacts(): Promise<AccountFacts & { visibilityIds: number[] }> {
     this.facts ??= (async () => {
-      const fields: V1Field[] = [];
-      let start: number | undefined = 0;
-      while (start !== undefined) {
-        const reply: Reply<{ data: V1Field[] | null; additional_data?: { pagination?: { more_items_in_collection?: boolean; next_start?: number } } }> =
-          await this.client.call('GET', '/api/v1/personFields', { query: { start, limit: 500 } });
+      const fields = await allPages(0, async (start: number) => {
+        const reply = await this.client.call<{ data: V1Field[] | null; additional_data?: { pagination?: { more_items_in_collection?: boolean; next_start?: number } } }>(
+          'GET',
+          '/api/v1/personFields',
+          { query: { start, limit: 500 } },
+        );
         if (reply.status !== 200) this.unexpected('reading the person fields', reply);
-        fields.push(...(reply.body.data ?? []));
         const pagination = reply.body.additional_data?.pagination;
-        start = pagination?.more_items_in_collection ? pagination.next_start : undefined;
-      }
+        return { items: reply.body.data ?? [], next: pagination?.more_items_in_collection ? pagination.next_start : undefined };
+      });
       const users = await this.client.call<{ data: AccountFacts['users'] | null }>('GET', '/api/v1/users');
       if (users.status !== 200) this.unexpected('reading the users', users);
       const labelField = fields.find((f) => f.key === 'label_ids') ?? fields.find((f) => f.key === 'label');
@@ -207,14 +208,13 @@ export class PipedriveConnector implements Connector {
 
   private async orgNamesFor(persons: WirePerson[]): Promise<void> {
     const missing = [...new Set(persons.map((p) => p.org_id).filter((id): id is number => typeof id === 'number' && !this.orgNames.has(id)))];
-    for (let i = 0; i < missing.length; i += MAX_IDS) {
-      const ids = missing.slice(i, i + MAX_IDS);
+    await inChunks(missing, MAX_IDS, async (ids) => {
       const reply = await this.client.call<{ data: { id: number; name: string }[] | null }>('GET', '/api/v2/organizations', {
         query: { ids: ids.join(','), limit: MAX_IDS },
       });
       if (reply.status !== 200) this.unexpected('reading organizations', reply);
       for (const org of reply.body.data ?? []) this.orgNames.set(org.id, org.name);
-    }
+    });
   }
 
   private async records(persons: WirePerson[]): Promise<AppRecord[]> {
@@ -261,15 +261,14 @@ export class PipedriveConnector implements Connector {
     const top = newest.body.data?.[0];
     if (top) {
       state.s = top.update_time;
-      let page: string | null | undefined;
-      do {
+      const newestPersons = await allPages(undefined, async (cursor: string | undefined) => {
         const { persons, next } = await this.listPersons(
-          { updated_since: top.update_time, sort_by: 'update_time', sort_direction: 'asc', limit: MAX_PAGE, cursor: page ?? undefined },
+          { updated_since: top.update_time, sort_by: 'update_time', sort_direction: 'asc', limit: MAX_PAGE, cursor },
           'reading the newest persons',
         );
-        for (const p of persons) if (p.update_time === state.s) state.k.push(personKey(p));
-        page = next;
-      } while (page);
+        return { items: persons, next };
+      });
+      for (const p of newestPersons) if (p.update_time === state.s) state.k.push(personKey(p));
     }
     const serverNow = Date.parse(newest.headers.get('date') ?? '') || Date.now();
     state.d = msToV1(serverNow);
@@ -399,7 +398,7 @@ export class PipedriveConnector implements Connector {
       try {
         results.push(await this.writeOne(op));
       } catch (err) {
-        if (err instanceof MappingError) results.push(failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field)));
+        if (err instanceof MappingError) results.push(invalidValue(op.ref, err));
         else if (err instanceof ContactError || err instanceof NotFoundError || err instanceof VersionConflictError) results.push(failure(op.ref, err));
         else throw err;
       }
@@ -409,9 +408,7 @@ export class PipedriveConnector implements Connector {
 
   /** A refusal of one person's write: the app's own message, as a per-contact failure. */
   private refused(step: string, reply: Reply<unknown>): never {
-    const message = appMessage(reply.body, `${step} failed with status ${reply.status}`);
-    if (reply.status === 404) throw new NotFoundError(message, 404, appCode(reply.body));
-    throw new ContactError(message, reply.status, appCode(reply.body));
+    throw refusal(step, reply, pipedriveStatusRules, { checksVersions: false });
   }
 
   /**

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
-import { OAuth2Session } from '../oauth2';
+import { parseAccount } from '../kit/account';
+import { sessionOf } from '../oauth2';
 import type { Account, AppDefinition } from '../types';
 import { PipedriveClient, type PipedriveAuth } from './client';
 import { PipedriveConnector, VISIBLE_TO, pipedriveCapabilities } from './connector';
-import { pipedriveFields } from './mapping';
+import { pipedriveFields } from './fields';
 
 // Pipedrive persons. Credentials are a personal API token or an OAuth app's refresh token; scope is the
 // company (its domain, or a base URL such as the local sandbox's) and whether to sync the user's own persons
@@ -23,9 +23,8 @@ const oauthSchema = z.strictObject({
   expiresAt: z.string().optional(),
 });
 
-export const pipedriveCredentialsSchema = z.union([apiTokenSchema, oauthSchema], { error: CREDENTIAL_FORMS }) as unknown as z.ZodType<
-  Record<string, string>
->;
+const credentialForms = z.union([apiTokenSchema, oauthSchema], { error: CREDENTIAL_FORMS });
+export const pipedriveCredentialsSchema = credentialForms as unknown as z.ZodType<Record<string, string>>;
 
 export const pipedriveScopeSchema = z
   .strictObject({
@@ -56,39 +55,25 @@ export const pipedriveApp: AppDefinition = {
   scope: pipedriveScopeSchema as unknown as z.ZodType<Record<string, unknown>>,
   fields: pipedriveFields,
   connect(account: Account) {
-    const scope = pipedriveScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`Pipedrive scope: ${scope.error.issues.map((i) => `${i.path.join('.') || 'scope'}: ${i.message}`).join('; ')}`);
-    }
-    const options = pipedriveOptionsSchema.safeParse(account.options ?? {});
-    if (!options.success) {
-      throw new ConfigError(`Pipedrive options: ${options.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const root = scope.data.baseUrl ?? `https://${scope.data.companyDomain}.pipedrive.com`;
+    // The scope first: the token URL of OAuth credentials depends on it.
+    const { scope, options, credentials } = parseAccount(account, {
+      app: 'Pipedrive',
+      scope: pipedriveScopeSchema,
+      options: pipedriveOptionsSchema,
+      credentials: credentialForms,
+      // A root-level refinement (companyDomain or baseUrl) has no path; the credentials' two forms are told whole.
+      tell: { scope: { issues: 'all', paths: true, root: 'scope' }, credentials: { sentence: CREDENTIAL_FORMS } },
+    });
+    const root = scope.baseUrl ?? `https://${scope.companyDomain}.pipedrive.com`;
 
-    // Only our own message: zod's default text could quote a rejected (secret) value.
     let auth: PipedriveAuth;
-    const token = apiTokenSchema.safeParse(account.credentials);
-    const oauth = oauthSchema.safeParse(account.credentials);
-    if (token.success) {
-      auth = { kind: 'token', apiToken: token.data.apiToken };
-    } else if (oauth.success) {
-      const c = oauth.data;
-      const session = new OAuth2Session(
-        { clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: scope.data.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL },
-        { accessToken: c.accessToken, refreshToken: c.refreshToken, expiresAt: c.expiresAt },
-        async (renewed) => {
-          const changed: Record<string, string> = { accessToken: renewed.accessToken };
-          if (renewed.refreshToken) changed.refreshToken = renewed.refreshToken;
-          if (renewed.expiresAt) changed.expiresAt = renewed.expiresAt;
-          await account.saveCredentials?.(changed);
-        },
-      );
-      auth = { kind: 'oauth', session };
+    if ('apiToken' in credentials) {
+      auth = { kind: 'token', apiToken: credentials.apiToken };
     } else {
-      throw new ConfigError(CREDENTIAL_FORMS);
+      const session = sessionOf(account, credentials, scope.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL);
+      auth = { kind: 'oauth', session };
     }
-    const client = new PipedriveClient(root, auth, options.data.requestTimeoutMs);
-    return new PipedriveConnector(client, { ownership: scope.data.ownership ?? 'all', visibleTo: options.data.visibleTo });
+    const client = new PipedriveClient(root, auth, options.requestTimeoutMs);
+    return new PipedriveConnector(client, { ownership: scope.ownership ?? 'all', visibleTo: options.visibleTo });
   },
 };

@@ -1,9 +1,9 @@
-import { AuthError, TransientError } from '../errors';
-import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
+import { sendJson, withQuery, type Reply } from '../http';
+import { throwOnStatus, type StatusRules } from '../kit/statuses';
 
 // HTTP to one Pipeliner space ({serviceUrl}/api/v100/rest/spaces/{spaceId}) with HTTP Basic auth by the space's
 // API token and password. Whole-request failures become typed errors here (401 auth; 429, 5xx, 408 and network
-// failures transient); every other status goes back to the caller, which knows whether a 404, 403 or 422 is an
+// failures transient, see kit/statuses.ts); every other status goes back to the caller, which knows whether a 404, 403 or 422 is an
 // answer, a per-contact failure or a misconfiguration.
 //
 // No retry here: the engine's activity retry backs off and honours retryAfterMs; a second layer would multiply
@@ -41,6 +41,12 @@ export const pipelinerCode = (body: unknown): string | undefined => {
   return typeof name === 'string' ? name : undefined;
 };
 
+export const pipelinerStatusRules: StatusRules = {
+  message: pipelinerMessage,
+  code: pipelinerCode,
+  rejected: 'Pipeliner rejected the API token and password',
+};
+
 export class PipelinerClient {
   private readonly root: string;
   private readonly authorization: string;
@@ -69,26 +75,7 @@ export class PipelinerClient {
       timeoutMs: this.timeoutMs,
       what,
     });
-    const { status, body } = response;
-    if (status === 401) {
-      throw new AuthError(`${what}: Pipeliner rejected the API token and password (${pipelinerMessage(body, 'unauthorized')})`, status, pipelinerCode(body));
-    }
-    if (status === 429) {
-      throw new TransientError(
-        `${what}: rate limited (${pipelinerMessage(body, 'too many requests')})`,
-        status,
-        parseRetryAfter(response.headers.get('retry-after')),
-        pipelinerCode(body) ?? 'rate_limited',
-      );
-    }
-    if (status >= 500 || status === 408) {
-      throw new TransientError(
-        `${what}: ${status} ${pipelinerMessage(body, response.statusText)}`,
-        status,
-        parseRetryAfter(response.headers.get('retry-after')),
-        pipelinerCode(body),
-      );
-    }
-    return { status, body: body as T, headers: response.headers };
+    throwOnStatus(response, what, pipelinerStatusRules);
+    return { status: response.status, body: response.body as T, headers: response.headers };
   }
 }

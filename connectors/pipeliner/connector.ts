@@ -1,9 +1,12 @@
 import type { AppRecord, FieldDef } from '../../sync/types';
-import { ConfigError, ContactError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError, errorInfo } from '../errors';
+import { ConfigError, ConnectorError, FeedExpiredError, NotFoundError, VersionConflictError } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { pipelinerCode, pipelinerMessage, type PipelinerClient, type PipelinerErrorBody, type QueryValue, type Reply } from './client';
+import { allPages } from '../kit/paging';
+import { unexpected } from '../kit/statuses';
+import { failure, invalidValue, refusal } from '../kit/writes';
+import { pipelinerStatusRules, type PipelinerClient, type PipelinerErrorBody, type QueryValue, type Reply } from './client';
 import { InvalidCursorError, OVERLAP_MICROS, decodeCursor, encodeCursor, formatTimestamp, parseTimestamp, rowHash, windowOf, type FeedCursor } from './feed';
-import { MappingError, catalogFromMetadata, toBody, toRecord, type Relations, type WireContact, type WireField } from './mapping';
+import { MappingError, catalogFromMetadata, toBody, toRecord, type Relations, type WireContact, type WireField } from './fields';
 
 export type Ownership = 'own' | 'own-or-edit' | 'all-visible';
 
@@ -65,16 +68,9 @@ function remember<T>(get: () => Promise<T>): () => Promise<T> {
   };
 }
 
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
-
-/** A refused write of one contact, with Pipeliner's own message and the field it names. */
-function refusal(reply: Reply<unknown>, step: string): ConnectorError {
-  const body = reply.body as PipelinerErrorBody | null;
-  const message = pipelinerMessage(body, `${step} failed with status ${reply.status}`);
-  const code = pipelinerCode(body);
-  if (reply.status === 404) return new NotFoundError(message, 404, code);
-  return new ContactError(message, reply.status, code, body?.field_errors?.[0]?.field_name);
-}
+/** A refused write of one contact, with Pipeliner's own message and the field it names (no If-Match: no 412). */
+const refused = (reply: Reply<unknown>, step: string): ConnectorError =>
+  refusal(step, reply, pipelinerStatusRules, { checksVersions: false, field: (reply.body as PipelinerErrorBody | null)?.field_errors?.[0]?.field_name });
 
 export class PipelinerConnector implements Connector {
   readonly capabilities = pipelinerCapabilities;
@@ -101,20 +97,16 @@ export class PipelinerConnector implements Connector {
   private unexpected(what: string, reply: Reply<unknown>): never {
     const body = reply.body as PipelinerErrorBody | null;
     if (reply.status === 404 && body?.status === 404) throw new ConfigError(`Pipeliner has no such space (${what})`, 404);
-    throw new ConfigError(`${what}: ${pipelinerMessage(body, `unexpected status ${reply.status}`)}`, reply.status, pipelinerCode(body));
+    unexpected(what, reply, pipelinerStatusRules);
   }
 
   /** Every row of a small entity list (users, sales units, field metadata). */
   private async listAll<T>(entity: string, what: string, query: Record<string, QueryValue> = {}): Promise<T[]> {
-    const rows: T[] = [];
-    let after: string | null = null;
-    do {
-      const reply: Reply<ListBody<T>> = await this.client.call<ListBody<T>>('GET', `/entities/${entity}`, { query: { ...query, first: MAX_PAGE, after } });
+    return allPages(null, async (after: string | null) => {
+      const reply = await this.client.call<ListBody<T>>('GET', `/entities/${entity}`, { query: { ...query, first: MAX_PAGE, after } });
       if (reply.status !== 200) this.unexpected(what, reply);
-      rows.push(...reply.body.data);
-      after = reply.body.page_info.has_next_page ? reply.body.page_info.end_cursor : null;
-    } while (after);
-    return rows;
+      return { items: reply.body.data, next: reply.body.page_info.has_next_page ? reply.body.page_info.end_cursor : null };
+    });
   }
 
   /** A user given by id or email. */
@@ -308,7 +300,7 @@ export class PipelinerConnector implements Connector {
         if (owner) body.owner_id = await this.userId(owner, this.options.ownerId ? 'options.ownerId' : 'scope.user');
         body.unit_id = await this.unitId(this.options.salesUnitId ?? this.scope.salesUnit, this.options.salesUnitId ? 'options.salesUnitId' : 'scope.salesUnit');
         const reply = await this.client.call<{ data: WireContact }>('POST', '/entities/Contacts', { body });
-        if (reply.status !== 200 && reply.status !== 201) return failure(op.ref, refusal(reply, 'create'));
+        if (reply.status !== 200 && reply.status !== 201) return failure(op.ref, refused(reply, 'create'));
         return { ref: op.ref, ok: true, record: (await this.toRecords([reply.body.data]))[0] };
       }
       if (op.kind === 'update') {
@@ -321,16 +313,16 @@ export class PipelinerConnector implements Connector {
           query: { 'validation-level': 2 },
           body,
         });
-        if (reply.status !== 200) return failure(op.ref, refusal(reply, 'update'));
+        if (reply.status !== 200) return failure(op.ref, refused(reply, 'update'));
         return { ref: op.ref, ok: true, record: (await this.toRecords([reply.body.data]))[0] };
       }
       const stale = await this.stale(op);
       if (stale) return stale;
       const reply = await this.client.call('DELETE', `/entities/Contacts/${encodeURIComponent(op.id)}`);
-      if (reply.status !== 200 && reply.status !== 204) return failure(op.ref, refusal(reply, 'delete'));
+      if (reply.status !== 200 && reply.status !== 204) return failure(op.ref, refused(reply, 'delete'));
       return { ref: op.ref, ok: true, record: null };
     } catch (err) {
-      if (err instanceof MappingError) return failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field));
+      if (err instanceof MappingError) return invalidValue(op.ref, err);
       throw err;
     }
   }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { parseAccount } from '../kit/account';
 import type { Account, AppDefinition } from '../types';
 import { PipelinerClient } from './client';
 import { PipelinerConnector, pipelinerCapabilities } from './connector';
-import { pipelinerFields } from './mapping';
+import { pipelinerFields } from './fields';
 
 // Pipeliner CRM (REST API v100). Credentials are the space's API token and password ("Show API Access" in the
 // admin portal), sent as HTTP Basic. The scope is one sales unit of one space, and which of its contacts count:
@@ -44,24 +44,13 @@ export const pipelinerApp: AppDefinition = {
   scope: pipelinerScopeSchema,
   fields: pipelinerFields,
   connect(account: Account) {
-    const credentials = pipelinerCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's message: zod's default text could quote the rejected (secret) value.
-    if (!credentials.success) throw new ConfigError(`Pipeliner credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
-    const scope = pipelinerScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`Pipeliner scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const options = pipelinerOptionsSchema.safeParse(account.options ?? {});
-    if (!options.success) {
-      throw new ConfigError(`Pipeliner options: ${options.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const client = new PipelinerClient(
-      scope.data.serviceUrl,
-      scope.data.spaceId,
-      credentials.data.apiToken,
-      credentials.data.apiPassword,
-      options.data.requestTimeoutMs,
-    );
-    return new PipelinerConnector(client, scope.data, options.data);
+    const { credentials, scope, options } = parseAccount(account, {
+      app: 'Pipeliner',
+      credentials: pipelinerCredentialsSchema,
+      scope: pipelinerScopeSchema,
+      options: pipelinerOptionsSchema,
+    });
+    const client = new PipelinerClient(scope.serviceUrl, scope.spaceId, credentials.apiToken, credentials.apiPassword, options.requestTimeoutMs);
+    return new PipelinerConnector(client, scope, options);
   },
 };

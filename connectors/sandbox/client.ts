@@ -1,9 +1,9 @@
-import { AuthError, TransientError } from '../errors';
-import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
+import { sendJson, withQuery, type Reply } from '../http';
+import { throwOnStatus, type StatusRules } from '../kit/statuses';
 
 // HTTP to one Sandbox instance. Whole-request failures become typed errors here (401 auth, 429 and 5xx and
-// network failures transient); every other status goes back to the caller, which knows whether a 404 or 422
-// is an answer or a per-contact failure.
+// network failures transient, see kit/statuses.ts); every other status goes back to the caller, which knows
+// whether a 404 or 422 is an answer or a per-contact failure.
 //
 // No internal retry, not even for a short Retry-After: the engine's activity retry already backs off and
 // honours retryAfterMs, and a second retry layer here would multiply attempts and hide throttling from it.
@@ -23,6 +23,8 @@ export const appMessage = (body: unknown, fallback: string): string =>
   (body as AppErrorBody | null)?.error?.message ?? fallback;
 
 export const appCode = (body: unknown): string | undefined => (body as AppErrorBody | null)?.error?.code;
+
+export const sandboxStatusRules: StatusRules = { message: appMessage, code: appCode, rejected: 'the Sandbox rejected the API token' };
 
 export class SandboxClient {
   private readonly root: string;
@@ -49,21 +51,7 @@ export class SandboxClient {
       timeoutMs: this.timeoutMs,
       what,
     });
-    const { status, body } = response;
-    if (status === 401) {
-      throw new AuthError(`${what}: the Sandbox rejected the API token (${appMessage(body, 'unauthorized')})`, status, appCode(body));
-    }
-    if (status === 429) {
-      throw new TransientError(
-        `${what}: rate limited (${appMessage(body, 'too many requests')})`,
-        status,
-        parseRetryAfter(response.headers.get('retry-after')),
-        appCode(body) ?? 'rate_limited',
-      );
-    }
-    if (status >= 500 || status === 408) {
-      throw new TransientError(`${what}: ${status} ${appMessage(body, response.statusText)}`, status, parseRetryAfter(response.headers.get('retry-after')), appCode(body));
-    }
-    return { status, body: body as T, headers: response.headers };
+    throwOnStatus(response, what, sandboxStatusRules);
+    return { status: response.status, body: response.body as T, headers: response.headers };
   }
 }

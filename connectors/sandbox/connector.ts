@@ -1,8 +1,6 @@
 import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   ConfigError,
-  ContactError,
-  ConnectorError,
   FeedExpiredError,
   NotFoundError,
   TransientError,
@@ -11,8 +9,11 @@ import {
   type ErrorInfo,
 } from '../errors';
 import type { Capabilities, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { appCode, appMessage, type Reply, type SandboxClient } from './client';
-import { MappingError, REQUIRED_PROPERTY_KEYS, needsCurrent, sandboxFields, toPatch, toRecord, type WireContact, type WirePatch } from './mapping';
+import { allPages } from '../kit/paging';
+import { unexpected } from '../kit/statuses';
+import { failure, invalidValue, refusal, writeInBatches } from '../kit/writes';
+import { appCode, appMessage, sandboxStatusRules, type Reply, type SandboxClient } from './client';
+import { MappingError, REQUIRED_PROPERTY_KEYS, needsCurrent, sandboxFields, toPatch, toRecord, type WireContact, type WirePatch } from './fields';
 
 interface ListBody {
   data: WireContact[];
@@ -59,16 +60,12 @@ interface Pending {
   ownVersion: boolean;
 }
 
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
-
 /** What one batch item's status means for the engine. */
 function itemError(status: number, body: BatchBody['results'][number]['error'], step: string): ErrorInfo {
-  const message = body?.message ?? `${step} failed with status ${status}`;
-  const code = body?.code;
-  if (status === 412) return errorInfo(new VersionConflictError(message, status, code));
-  if (status === 404) return errorInfo(new NotFoundError(message, status, code));
-  if (status === 429 || status >= 500) return errorInfo(new TransientError(message, status, undefined, code));
-  return errorInfo(new ContactError(message, status, code, body?.field));
+  if (status === 429 || status >= 500) {
+    return errorInfo(new TransientError(body?.message ?? `${step} failed with status ${status}`, status, undefined, body?.code));
+  }
+  return errorInfo(refusal(step, { status, body: { error: body } }, sandboxStatusRules, { checksVersions: true, field: body?.field }));
 }
 
 export class SandboxConnector implements Connector {
@@ -82,7 +79,7 @@ export class SandboxConnector implements Connector {
   /** Statuses a read does not expect: the scope is wrong or the app changed under us. */
   private unexpected(what: string, reply: Reply<unknown>): never {
     if (reply.status === 404) throw new ConfigError(`the Sandbox has no instance "${this.instance}"`, 404, appCode(reply.body));
-    throw new ConfigError(`${what}: ${appMessage(reply.body, `unexpected status ${reply.status}`)}`, reply.status, appCode(reply.body));
+    unexpected(what, reply, sandboxStatusRules);
   }
 
   async fieldCatalog(): Promise<FieldDef[]> {
@@ -130,26 +127,16 @@ export class SandboxConnector implements Connector {
   }
 
   async findByEmail(email: string): Promise<AppRecord[]> {
-    const records: AppRecord[] = [];
-    let cursor: string | null = null;
-    do {
-      const reply: Reply<ListBody> = await this.client.call<ListBody>('GET', '/contacts', {
-        query: { email: email.trim(), limit: MAX_PAGE, cursor },
-      });
+    const contacts = await allPages(null, async (cursor: string | null) => {
+      const reply = await this.client.call<ListBody>('GET', '/contacts', { query: { email: email.trim(), limit: MAX_PAGE, cursor } });
       if (reply.status !== 200) this.unexpected('looking up by email', reply);
-      records.push(...reply.body.data.map(toRecord));
-      cursor = reply.body.next_cursor;
-    } while (cursor);
-    return records;
+      return { items: reply.body.data, next: reply.body.next_cursor };
+    });
+    return contacts.map(toRecord);
   }
 
-  async write(ops: WriteOp[]): Promise<WriteResult[]> {
-    const results: WriteResult[] = new Array(ops.length);
-    for (let start = 0; start < ops.length; start += MAX_BATCH) {
-      const chunk = ops.slice(start, start + MAX_BATCH).map((op, i) => ({ op, index: start + i }));
-      await this.writeChunk(chunk, results, true);
-    }
-    return results;
+  write(ops: WriteOp[]): Promise<WriteResult[]> {
+    return writeInBatches(ops, MAX_BATCH, (batch, results) => this.writeChunk(batch, results, true));
   }
 
   private async fetchOne(id: string): Promise<WireContact | null> {
@@ -161,18 +148,13 @@ export class SandboxConnector implements Connector {
 
   /** Current state of up to 100 contacts in one request (the list endpoint's ids filter). */
   private async fetchMany(ids: string[]): Promise<Map<string, WireContact>> {
-    const found = new Map<string, WireContact>();
-    if (ids.length === 0) return found;
-    let cursor: string | null = null;
-    do {
-      const reply: Reply<ListBody> = await this.client.call<ListBody>('GET', '/contacts', {
-        query: { ids: [...new Set(ids)].join(','), limit: MAX_PAGE, cursor },
-      });
+    if (ids.length === 0) return new Map();
+    const contacts = await allPages(null, async (cursor: string | null) => {
+      const reply = await this.client.call<ListBody>('GET', '/contacts', { query: { ids: [...new Set(ids)].join(','), limit: MAX_PAGE, cursor } });
       if (reply.status !== 200) this.unexpected('reading contacts before an update', reply);
-      for (const contact of reply.body.data) found.set(contact.id, contact);
-      cursor = reply.body.next_cursor;
-    } while (cursor);
-    return found;
+      return { items: reply.body.data, next: reply.body.next_cursor };
+    });
+    return new Map(contacts.map((contact) => [contact.id, contact]));
   }
 
   /**
@@ -209,7 +191,7 @@ export class SandboxConnector implements Connector {
         }
       } catch (err) {
         if (!(err instanceof MappingError)) throw err;
-        results[index] = failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field));
+        results[index] = invalidValue(op.ref, err);
       }
     }
     if (pending.length === 0) return;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { parseAccount, requestTimeoutOf } from '../kit/account';
 import type { Account, AppDefinition } from '../types';
 import { SandboxClient } from './client';
 import { SandboxConnector, sandboxCapabilities } from './connector';
-import { sandboxFields } from './mapping';
+import { sandboxFields } from './fields';
 
 // The Sandbox app: the local server in sandbox/, reached over HTTP like any other app.
 // Scope is the server's base URL plus the instance name (one server hosts several instances, e.g. the demo's
@@ -28,20 +28,8 @@ export const sandboxApp: AppDefinition = {
   scope: sandboxScopeSchema,
   fields: sandboxFields,
   connect(account: Account) {
-    const credentials = sandboxCredentialsSchema.safeParse(account.credentials);
-    // Only the issue's message: zod's default text could quote the rejected (secret) value.
-    if (!credentials.success) throw new ConfigError(`Sandbox credentials: ${credentials.error.issues[0]?.message ?? 'invalid'}`);
-    const scope = sandboxScopeSchema.safeParse(account.scope);
-    if (!scope.success) {
-      throw new ConfigError(`Sandbox scope: ${scope.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    const timeout = account.options?.requestTimeoutMs;
-    const client = new SandboxClient(
-      scope.data.baseUrl,
-      scope.data.instance,
-      credentials.data.apiToken,
-      typeof timeout === 'number' && timeout > 0 ? timeout : undefined,
-    );
-    return new SandboxConnector(client, scope.data.instance);
+    const { credentials, scope } = parseAccount(account, { app: 'Sandbox', credentials: sandboxCredentialsSchema, scope: sandboxScopeSchema });
+    const client = new SandboxClient(scope.baseUrl, scope.instance, credentials.apiToken, requestTimeoutOf(account));
+    return new SandboxConnector(client, scope.instance);
   },
 };

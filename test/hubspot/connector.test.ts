@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, ConfigError, TransientError } from '../../connectors/errors';
 import { hubspotApp } from '../../connectors/hubspot';
 import { retryAfterOf } from '../../connectors/hubspot/client';
-import { toProperties, toRecord, type FieldCodec } from '../../connectors/hubspot/mapping';
+import { toProperties, toRecord, type FieldCodec } from '../../connectors/hubspot/fields';
 import type { Change, Connector } from '../../connectors/types';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../sandboxes/hubspot';
 import { connectorContract } from '../contract/connector-contract';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, ConfigError, FeedExpiredError, TransientError } from '../../connectors/errors';
 import { pipedriveApp, pipedriveCredentialsSchema, pipedriveScopeSchema } from '../../connectors/pipedrive';
-import { catalogFor, toBody, toRecord, type AccountFacts, type WirePerson } from '../../connectors/pipedrive/mapping';
+import { catalogFor, toBody, toRecord, type AccountFacts, type WirePerson } from '../../connectors/pipedrive/fields';
 import type { Account, Change, Connector } from '../../connectors/types';
 import { startPipedriveSandbox, type CompanySettings, type PipedriveSandbox } from '../../sandboxes/pipedrive';
 import { connectorContract } from '../contract/connector-contract';

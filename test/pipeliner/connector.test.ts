@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError, ConfigError, TransientError } from '../../connectors/errors';
-import { outlookApp } from '../../connectors/graph';
+import { outlookApp } from '../../connectors/outlook';
 import { pipelinerApp } from '../../connectors/pipeliner';
 import type { PipelinerConnector } from '../../connectors/pipeliner/connector';
-import { catalogFromMetadata, toBody, toRecord } from '../../connectors/pipeliner/mapping';
+import { catalogFromMetadata, toBody, toRecord } from '../../connectors/pipeliner/fields';
 import type { Change, Connector } from '../../connectors/types';
 import { startPipelinerSandbox, type PipelinerSandbox, type PipelinerSpace } from '../../sandboxes/pipeliner';
 import { resolveMapping } from '../../sync/effective-mapping';

@@ -1,5 +1,5 @@
 import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
-import { MappingError } from '../mapping';
+import { MappingError } from '../values';
 
 // Between the People API's Person resource and the flat records the engine works with. The wire shape is
 // declared here, not imported from sandbox/, as for any third-party API.

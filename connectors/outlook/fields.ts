@@ -1,5 +1,5 @@
 import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
-import { MappingError, asList } from '../mapping';
+import { MappingError, asList } from '../values';
 
 // Between Microsoft Graph's contact JSON and the flat records the engine works with. The wire shape is declared
 // here rather than imported from sandbox/graph, as it would be for any third-party API.

@@ -1,9 +1,10 @@
-import { AuthError, ConfigError, TransientError } from '../errors';
+import { ConfigError, TransientError } from '../errors';
 import { parseRetryAfter, sendJson, withQuery, type Reply } from '../http';
+import { throwOnStatus, type StatusRules } from '../kit/statuses';
 import type { OAuth2Session } from '../oauth2';
 
 // HTTP to Microsoft Graph for one mailbox. Whole-request failures become typed errors here (401 after one
-// refresh: auth; 429, 5xx, network: transient); every other status goes back to the caller, which knows whether
+// refresh: auth; 429, 5xx, network: transient, see kit/statuses.ts); every other status goes back to the caller, which knows whether
 // a 404 or 400 is an answer or a per-contact failure.
 //
 // No internal retry: the engine's activity retry backs off and honours retryAfterMs, and a second layer here
@@ -40,8 +41,16 @@ export const graphMessage = (body: unknown, fallback: string): string =>
 
 export const graphCode = (body: unknown): string | undefined => (body as GraphErrorBody | null)?.error?.code || undefined;
 
-/** The statuses that mean "try again later", for whole requests and for items of a batch alike. */
-export const isTransient = (status: number): boolean => status === 429 || status === 408 || status >= 500;
+export const graphStatusRules: StatusRules = {
+  message: graphMessage,
+  code: graphCode,
+  rejected: 'Microsoft Graph rejected the access token',
+  rateLimitCode: graphCode,
+  words: {
+    'rate-limited': (what, { statusText, body }) => `${what}: throttled (${graphMessage(body, statusText)})`,
+    transient: (what, { status, statusText, body }) => `${what}: ${status} (${graphMessage(body, statusText)})`,
+  },
+};
 
 const headerOf = (headers: Record<string, string> | undefined, name: string): string | undefined =>
   Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === name)?.[1];
@@ -81,19 +90,8 @@ export class GraphClient {
       what,
       fetchImpl: this.session.fetch.bind(this.session),
     });
-    const { status, body } = response;
-    if (status === 401) {
-      throw new AuthError(`${what}: Microsoft Graph rejected the access token (${graphMessage(body, 'unauthorized')})`, status, graphCode(body));
-    }
-    if (isTransient(status)) {
-      throw new TransientError(
-        `${what}: ${status === 429 ? 'throttled' : status} (${graphMessage(body, response.statusText)})`,
-        status,
-        parseRetryAfter(response.headers.get('retry-after')),
-        graphCode(body),
-      );
-    }
-    return { status, body: body as T, headers: response.headers };
+    throwOnStatus(response, what, graphStatusRules);
+    return { status: response.status, body: response.body as T, headers: response.headers };
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { FieldValue } from '../sync/types';
 
 // Pieces of the value mapping that several apps share word for word. What differs per app (slots, labels,
-// how a blank is trimmed, how tags compare) stays in each app's mapping.ts.
+// how a blank is trimmed, how tags compare) stays in each app's fields.ts.
 
 /** A value the app cannot hold in that field; reported as a per-contact failure, never thrown from write(). */
 export class MappingError extends Error {

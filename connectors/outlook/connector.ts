@@ -2,8 +2,6 @@ import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   AuthError,
   ConfigError,
-  ContactError,
-  ConnectorError,
   FeedExpiredError,
   NotFoundError,
   TransientError,
@@ -12,8 +10,11 @@ import {
   type ErrorInfo,
 } from '../errors';
 import type { Capabilities, Change, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
-import { MAX_BATCH, graphCode, graphMessage, isTransient, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
-import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './mapping';
+import { allPages, pages } from '../kit/paging';
+import { isTransientStatus, unexpected } from '../kit/statuses';
+import { failure, invalidValue, refusal, writeInBatches } from '../kit/writes';
+import { MAX_BATCH, graphCode, graphMessage, graphStatusRules, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
+import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './fields';
 
 /** Which contacts folder the account syncs: an existing one, one the connector creates by name, or the default. */
 export type FolderScope = { id: string } | { name: string; create: true } | null;
@@ -45,18 +46,12 @@ export const outlookCapabilities: Capabilities = {
   totalCount: false,
 };
 
-const failure = (ref: string, error: ConnectorError): WriteResult => ({ ref, ok: false, error: errorInfo(error) });
-
 /** OData string literal: single quotes doubled. */
 const odataString = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 
 /** What one batch item's status means for one contact. Transient statuses never get here (see write). */
 function itemError(answer: BatchResponse, step: string): ErrorInfo {
-  const message = graphMessage(answer.body, `${step} failed with status ${answer.status}`);
-  const code = graphCode(answer.body);
-  if (answer.status === 412) return errorInfo(new VersionConflictError(message, answer.status, code));
-  if (answer.status === 404) return errorInfo(new NotFoundError(message, answer.status, code));
-  return errorInfo(new ContactError(message, answer.status, code));
+  return errorInfo(refusal(step, answer, graphStatusRules, { checksVersions: true }));
 }
 
 interface Pending {
@@ -67,7 +62,7 @@ interface Pending {
   ownVersion: boolean;
 }
 
-export class GraphConnector implements Connector {
+export class OutlookConnector implements Connector {
   readonly capabilities = outlookCapabilities;
   private folderId: Promise<string | null> | null = null;
 
@@ -132,30 +127,20 @@ export class GraphConnector implements Connector {
   }
 
   async findByEmail(email: string): Promise<AppRecord[]> {
-    const records: AppRecord[] = [];
-    let link: string | undefined;
-    let first = true;
-    do {
-      const reply: Reply<Collection<GraphContact>> = first
-        ? await this.client.call<Collection<GraphContact>>('GET', await this.contactsPath(), {
+    const contacts = await allPages(null, async (link: string | null) => {
+      const reply = link
+        ? await this.client.call<Collection<GraphContact>>('GET', link)
+        : await this.client.call<Collection<GraphContact>>('GET', await this.contactsPath(), {
             query: { $filter: `emailAddresses/any(a:a/address eq ${odataString(email.trim())})`, $top: MAX_PAGE },
-          })
-        : await this.client.call<Collection<GraphContact>>('GET', link!);
+          });
       if (reply.status !== 200) this.unexpected('looking up by email', reply);
-      records.push(...reply.body.value.map(toRecord));
-      link = reply.body['@odata.nextLink'];
-      first = false;
-    } while (link);
-    return records;
+      return { items: reply.body.value, next: reply.body['@odata.nextLink'] };
+    });
+    return contacts.map(toRecord);
   }
 
-  async write(ops: WriteOp[]): Promise<WriteResult[]> {
-    const results: WriteResult[] = new Array(ops.length);
-    for (let start = 0; start < ops.length; start += MAX_BATCH) {
-      const chunk = ops.slice(start, start + MAX_BATCH).map((op, i) => ({ op, index: start + i }));
-      await this.writeChunk(chunk, results, true);
-    }
-    return results;
+  write(ops: WriteOp[]): Promise<WriteResult[]> {
+    return writeInBatches(ops, MAX_BATCH, (batch, results) => this.writeChunk(batch, results, true));
   }
 
   /** Statuses a read does not expect: the scope is wrong, the permission missing, or the app changed under us. */
@@ -163,7 +148,7 @@ export class GraphConnector implements Connector {
     const message = `${what}: ${graphMessage(reply.body, `unexpected status ${reply.status}`)}`;
     if (reply.status === 403) throw new AuthError(`${message} (the app needs the Contacts.ReadWrite permission)`, 403, graphCode(reply.body));
     if (reply.status === 404) throw new ConfigError(`${message} (the contacts folder no longer exists?)`, 404, graphCode(reply.body));
-    throw new ConfigError(message, reply.status, graphCode(reply.body));
+    unexpected(what, reply, graphStatusRules);
   }
 
   private resolveFolder(): Promise<string | null> {
@@ -199,13 +184,14 @@ export class GraphConnector implements Connector {
   }
 
   private async folderNamed(name: string): Promise<string | null> {
-    let link: string | undefined = '/me/contactFolders';
-    while (link) {
-      const reply: Reply<Collection<Folder>> = await this.client.call<Collection<Folder>>('GET', link, link.startsWith('/') ? { query: { $top: 100 } } : {});
+    const folders = pages('/me/contactFolders', async (link: string) => {
+      const reply = await this.client.call<Collection<Folder>>('GET', link, link.startsWith('/') ? { query: { $top: 100 } } : {});
       if (reply.status !== 200) this.unexpected('listing contacts folders', reply);
-      const found = reply.body.value.find((f) => f.displayName.trim().toLowerCase() === name.trim().toLowerCase());
+      return { items: reply.body.value, next: reply.body['@odata.nextLink'] };
+    });
+    for await (const page of folders) {
+      const found = page.find((f) => f.displayName.trim().toLowerCase() === name.trim().toLowerCase());
       if (found) return found.id;
-      link = reply.body['@odata.nextLink'];
     }
     return null;
   }
@@ -252,7 +238,7 @@ export class GraphConnector implements Connector {
    * (creates by email, updates by their new version), the rest are sent again.
    */
   private throwIfTransient(answers: BatchResponse[]): void {
-    const transient = answers.filter((a) => a && isTransient(a.status));
+    const transient = answers.filter((a) => a && isTransientStatus(a.status));
     if (transient.length === 0) return;
     const wait = Math.max(0, ...transient.map((a) => itemRetryAfter(a) ?? 0));
     const first = transient[0];
@@ -310,7 +296,7 @@ export class GraphConnector implements Connector {
         }
       } catch (err) {
         if (!(err instanceof MappingError)) throw err;
-        results[index] = failure(op.ref, new ContactError(err.message, undefined, 'invalid_value', err.field));
+        results[index] = invalidValue(op.ref, err);
       }
     }
     if (pending.length === 0) return;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { googleApp } from '../../connectors/google';
-import { MappingError, toPatch, toRecord, type GroupContext, type Person } from '../../connectors/google/mapping';
+import { MappingError, toPatch, toRecord, type GroupContext, type Person } from '../../connectors/google/fields';
 import { resolveMapping } from '../../sync/effective-mapping';
 import { connectionSettingsSchema } from '../../sync/settings';
-import { sandboxFields } from '../../connectors/sandbox/mapping';
+import { sandboxFields } from '../../connectors/sandbox/fields';
 import type { FieldValue } from '../../sync/types';
 
 const groups: GroupContext = {

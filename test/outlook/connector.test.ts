@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, ConfigError, FeedExpiredError, TransientError } from '../../connectors/errors';
-import { outlookApp } from '../../connectors/graph';
-import { toPatch, toRecord, type GraphContact } from '../../connectors/graph/mapping';
+import { outlookApp } from '../../connectors/outlook';
+import { toPatch, toRecord, type GraphContact } from '../../connectors/outlook/fields';
 import type { Change, Connector } from '../../connectors/types';
 import { startGraphSandbox, type GraphSandbox } from '../../sandboxes/outlook';
 import type { FieldValue } from '../../sync/types';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppRecord, FieldDef, FieldValue, PicklistValue } from '../../sync/types';
-import { MappingError, asBoolean, asList } from '../mapping';
+import { MappingError, asBoolean, asList } from '../values';
 
 // Between Pipedrive's person JSON (API v2) and the flat records the engine works with. The connector declares
 // the wire shapes itself rather than importing sandbox/, as it would for any third-party API.

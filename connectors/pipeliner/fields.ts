@@ -1,5 +1,5 @@
 import type { AppRecord, CanonicalKey, FieldDef, FieldValue } from '../../sync/types';
-import { MappingError } from '../mapping';
+import { MappingError } from '../values';
 
 // Between Pipeliner's Contact JSON (REST API v100) and the flat records the engine works with. Catalog keys are
 // Pipeliner's own api names, so a custom mapping names fields exactly as the Pipeliner admin sees them.

@@ -1,5 +1,5 @@
 import type { AppRecord, FieldDef, FieldType, FieldValue } from '../../sync/types';
-import { MappingError } from '../mapping';
+import { MappingError } from '../values';
 
 // Between HubSpot's contact objects (every property value a string or null) and the flat records the engine
 // works with. Catalog keys are HubSpot's own property names, so a record's fields are the properties themselves,
