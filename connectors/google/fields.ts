@@ -2,7 +2,7 @@ import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
 import { MappingError } from '../values';
 
 // Between the People API's Person resource and the flat records the engine works with. The wire shape is
-// declared here, not imported from sandbox/, as for any third-party API.
+// declared here, not imported from sandboxes/, as for any third-party API.
 //
 // Every Person field is a list of objects. The catalog reads the first name, organization, address, URL,
 // birthday and biography; emails by position (five slots); phones by type. Writes rebuild each touched list

@@ -2,7 +2,7 @@ import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
 import { MappingError, asList } from '../values';
 
 // Between Microsoft Graph's contact JSON and the flat records the engine works with. The wire shape is declared
-// here rather than imported from sandbox/graph, as it would be for any third-party API.
+// here rather than imported from sandboxes/outlook, as it would be for any third-party API.
 //
 // Catalog keys are Graph's own property paths (businessPhones[1], businessAddress.city), so a user reading a
 // mapping sees the names the Graph documentation uses. Slots follow the usual Outlook sync layout: three email

@@ -3,7 +3,7 @@ import type { AppRecord, FieldDef, FieldValue, PicklistValue } from '../../sync/
 import { MappingError, asBoolean, asList } from '../values';
 
 // Between Pipedrive's person JSON (API v2) and the flat records the engine works with. The connector declares
-// the wire shapes itself rather than importing sandbox/, as it would for any third-party API.
+// the wire shapes itself rather than importing sandboxes/, as it would for any third-party API.
 
 export { MappingError };
 

@@ -2,7 +2,7 @@ import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
 import { MappingError, asBoolean, asList } from '../values';
 
 // Between the Sandbox app's JSON and the flat records the engine works with. The connector declares the app's
-// wire shape itself rather than importing sandbox/, exactly as it would for a third-party API.
+// wire shape itself rather than importing sandboxes/, exactly as it would for a third-party API.
 
 export { MappingError };
 

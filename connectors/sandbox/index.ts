@@ -5,7 +5,7 @@ import { SandboxClient } from './client';
 import { SandboxConnector, sandboxCapabilities } from './connector';
 import { sandboxFields } from './fields';
 
-// The Sandbox app: the local server in sandbox/, reached over HTTP like any other app.
+// The Sandbox app: the local server in sandboxes/sandbox/, reached over HTTP like any other app.
 // Scope is the server's base URL plus the instance name (one server hosts several instances, e.g. the demo's
 // "alpha" and "beta"), so two accounts of one server differ only in `instance`.
 
