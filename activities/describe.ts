@@ -32,14 +32,19 @@ export const storedRecord = (record: AppRecord, catalog: FieldDef[]): StoredReco
   emails: emailKeys(record.fields, catalog),
 });
 
-/** The failure an ambiguous match is recorded as; api/health.ts reads the candidates back from the message. */
-export function ambiguousMatch(amb: Ambiguous, snapshot: Snapshot | undefined, catalog: FieldDef[]): AmbiguousMatch {
-  const who = snapshot ? describeContact(snapshot.fields, catalog) : { name: null, email: amb.email };
-  return {
-    side: amb.side,
-    extId: amb.id,
-    message: `ambiguous match: ${amb.candidates.length} contacts on the other side share the email ${amb.email} (${amb.candidates.join(', ')})`,
-    contactName: who.name,
-    contactEmail: amb.email,
-  };
+/** The failures ambiguous matches are recorded as; api/health.ts reads the candidates back from the message. */
+export function ambiguousMatches(found: Ambiguous[], seen: Snapshot[], catalogs: Record<Side, FieldDef[]>): AmbiguousMatch[] {
+  if (found.length === 0) return [];
+  const snapshots = new Map(seen.map((s) => [`${s.side}:${s.id}`, s]));
+  return found.map((amb) => {
+    const snapshot = snapshots.get(`${amb.side}:${amb.id}`);
+    const who = snapshot ? describeContact(snapshot.fields, catalogs[amb.side]) : { name: null, email: amb.email };
+    return {
+      side: amb.side,
+      extId: amb.id,
+      message: `ambiguous match: ${amb.candidates.length} contacts on the other side share the email ${amb.email} (${amb.candidates.join(', ')})`,
+      contactName: who.name,
+      contactEmail: amb.email,
+    };
+  });
 }

@@ -1,10 +1,10 @@
 import { snapshotOf, SyncStore } from '../db/store';
 import { buildPlanContext } from '../sync/mapping';
-import type { Operation, PlanInput } from '../sync/plan-types';
+import type { PlanInput } from '../sync/plan-types';
 import { planBatch } from '../sync/planner';
-import { brakeCheck, countDestructive } from '../sync/brake';
+import { batchBrake, countDestructive } from '../sync/brake';
 import { catalogOf, openConnection, openSide, settingsOf, type ActivityDeps } from './context';
-import { ambiguousMatch } from './describe';
+import { ambiguousMatches } from './describe';
 import { withFailureKinds } from './failure';
 
 export interface PlanResult {
@@ -31,6 +31,15 @@ export interface PlanOptions {
   destructiveSoFar?: number;
 }
 
+/** The connection's store, and what the planner knows of it: settings, catalogs and the effective mapping. */
+async function openForPlanning(deps: ActivityDeps, connectionId: string) {
+  const { store, row } = await openConnection(deps, connectionId);
+  const sides = { a: openSide(deps, row, 'a'), b: openSide(deps, row, 'b') };
+  const catalogs = { a: await catalogOf(row, 'a', sides.a), b: await catalogOf(row, 'b', sides.b) };
+  const settings = settingsOf(row);
+  return { store, settings, context: buildPlanContext(settings, { a: row.appA, b: row.appB }, catalogs) };
+}
+
 export function planActivities(deps: ActivityDeps) {
   const batchSize = deps.planBatchSize ?? 500;
 
@@ -38,12 +47,7 @@ export function planActivities(deps: ActivityDeps) {
     /** Decides the next batch of dirty records: records the links it can, and queues the writes it needs. */
     async planNextBatch(connectionId: string, mode: PlanInput['mode'], options: PlanOptions = {}): Promise<PlanResult> {
       return withFailureKinds(async () => {
-        const { store, row } = await openConnection(deps, connectionId);
-        const sides = { a: openSide(deps, row, 'a'), b: openSide(deps, row, 'b') };
-        const catalogs = { a: await catalogOf(row, 'a', sides.a), b: await catalogOf(row, 'b', sides.b) };
-        const settings = settingsOf(row);
-        const context = buildPlanContext(settings, { a: row.appA, b: row.appB }, catalogs);
-
+        const { store, settings, context } = await openForPlanning(deps, connectionId);
         const batch = await store.takeDirtyBatch(batchSize);
         const batchId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
         if (batch.records.length === 0) return { ...nothingPlanned(batchId), remaining: false, destructive: 0 };
@@ -53,16 +57,21 @@ export function planActivities(deps: ActivityDeps) {
         const plan = planBatch({ mode, context, changed, links, related });
         const destructive = countDestructive(plan.ops);
         if (destructive > 0 && !options.allowDestructive) {
-          const brake = brakeFor(await store.countActiveLinks(), settings.safetyBrakeShare, plan.ops, options.destructiveSoFar ?? 0);
+          // The safety brake: more trash or deletes in one cycle than the set share of linked contacts waits for a person.
+          const brake = batchBrake({
+            linkedCount: await store.countActiveLinks(),
+            share: settings.safetyBrakeShare,
+            ops: plan.ops,
+            destructiveSoFar: options.destructiveSoFar ?? 0,
+          });
           if (brake) return { ...nothingPlanned(batchId), remaining: true, destructive, brake };
         }
 
-        const snapshots = new Map([...changed, ...related].map((s) => [`${s.side}:${s.id}`, s]));
         const { queued } = await store.commitPlan({
           batchId,
           ops: plan.ops,
           conflicts: plan.conflicts,
-          ambiguous: plan.ambiguous.map((amb) => ambiguousMatch(amb, snapshots.get(`${amb.side}:${amb.id}`), catalogs[amb.side])),
+          ambiguous: ambiguousMatches(plan.ambiguous, [...changed, ...related], context.catalogs),
           gone: changed.filter((s) => s.deleted).map((s) => ({ side: s.side, extId: s.id })),
           settled: plan.settled ?? changed,
         });
@@ -96,18 +105,3 @@ export function planActivities(deps: ActivityDeps) {
 }
 
 const nothingPlanned = (batchId: string) => ({ batchId, planned: 0, writes: 0, linked: 0, conflicts: 0, ambiguous: 0, brake: null });
-
-/** The safety brake: more trash or deletes in one cycle than the set share of linked contacts waits for a person. */
-function brakeFor(linked: number, share: number, ops: Operation[], soFar: number): { reasons: string[] } | null {
-  const verdict = brakeCheck({
-    linkedCount: linked,
-    ops,
-    share,
-    previousCounts: { a: 0, b: 0 },
-    currentCounts: { a: 0, b: 0 },
-  });
-  const total = soFar + verdict.destructive;
-  if (total <= share * linked) return null;
-  const pct = Math.round(share * 1000) / 10;
-  return { reasons: [`the cycle would trash or delete ${total} of ${linked} linked contacts (more than ${pct}%)`] };
-}
