@@ -1,6 +1,5 @@
-import { eq, sql } from 'drizzle-orm';
-import { connections, type ConnectionState } from '../db/schema';
-import { loadConnectionRow, settingsOf, type ActivityDeps } from './context';
+import { SyncStore, type ConnectionPhase } from '../db/store';
+import { settingsOf, type ActivityDeps } from './context';
 
 /** What the workflow may know about its connection: no credentials, no contacts. */
 export interface ConnectionFacts {
@@ -11,9 +10,11 @@ export interface ConnectionFacts {
 }
 
 export function connectionActivities(deps: ActivityDeps) {
+  const storeOf = (connectionId: string) => new SyncStore(deps.db, connectionId);
+
   return {
     async loadConnection(connectionId: string): Promise<ConnectionFacts> {
-      const row = await loadConnectionRow(deps.db, connectionId);
+      const row = await storeOf(connectionId).connection();
       if (!row) return { exists: false, deleted: true, pollIntervalSeconds: 30, apps: { a: '', b: '' } };
       return {
         exists: true,
@@ -24,11 +25,16 @@ export function connectionActivities(deps: ActivityDeps) {
     },
 
     /** Mirrors the workflow's phase into the database, where the API lists connections by state. */
-    async setConnectionState(connectionId: string, state: ConnectionState): Promise<void> {
-      await deps.db
-        .update(connections)
-        .set({ state, updatedAt: sql`now()` })
-        .where(eq(connections.id, connectionId));
+    async recordPhase(connectionId: string, phase: ConnectionPhase): Promise<void> {
+      await storeOf(connectionId).recordPhase(phase);
+    },
+
+    /**
+     * Settings apply to contacts as they change; a resync applies them to every contact now. Marking all dirty
+     * is enough: the planner writes only what differs, and new mapping pairs have no baseline yet, so they fill.
+     */
+    async markAllDirty(connectionId: string): Promise<{ marked: number }> {
+      return { marked: await storeOf(connectionId).markAllDirty() };
     },
   };
 }

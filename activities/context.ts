@@ -1,10 +1,9 @@
-import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { getApp } from '../connectors/catalog';
 import type { AppDefinition, Connector } from '../connectors/types';
 import { decryptSecret, encryptSecret } from '../db/crypto';
 import type { Db } from '../db/client';
-import { connections } from '../db/schema';
+import { SyncStore, type ConnectionRow } from '../db/store';
 import { connectionSettingsSchema, type ConnectionSettings } from '../sync/settings';
 import type { FieldDef, Side } from '../sync/types';
 
@@ -18,16 +17,19 @@ export interface ActivityDeps {
   planBatchSize?: number;
 }
 
-export type ConnectionRow = typeof connections.$inferSelect;
+export type { ConnectionRow } from '../db/store';
 
 export interface SideAccess {
   app: AppDefinition;
   connector: Connector;
 }
 
-export async function loadConnectionRow(db: Db, connectionId: string): Promise<ConnectionRow | undefined> {
-  const [row] = await db.select().from(connections).where(eq(connections.id, connectionId));
-  return row;
+/** The connection's store and row, for an activity that cannot run without its connection. */
+export async function openConnection(deps: ActivityDeps, connectionId: string): Promise<{ store: SyncStore; row: ConnectionRow }> {
+  const store = new SyncStore(deps.db, connectionId);
+  const row = await store.connection();
+  if (!row) throw new Error(`connection ${connectionId} not found`);
+  return { store, row };
 }
 
 export function settingsOf(row: ConnectionRow): ConnectionSettings {
@@ -43,7 +45,6 @@ export function openSide(deps: ActivityDeps, row: ConnectionRow, side: Side): Si
     string,
     string
   >;
-  const column = side === 'a' ? 'credentialsA' : 'credentialsB';
   const connector = app.connect({
     credentials,
     scope: side === 'a' ? row.scopeA : row.scopeB,
@@ -51,10 +52,7 @@ export function openSide(deps: ActivityDeps, row: ConnectionRow, side: Side): Si
     // Renewed tokens are stored at once: the next activity, perhaps on another worker, must use them.
     saveCredentials: async (changed) => {
       Object.assign(credentials, changed);
-      await deps.db
-        .update(connections)
-        .set({ [column]: encryptSecret(credentials, deps.masterKey) })
-        .where(eq(connections.id, row.id));
+      await new SyncStore(deps.db, row.id).saveCredentials(side, encryptSecret(credentials, deps.masterKey));
     },
   });
   return { app, connector };

@@ -1,9 +1,7 @@
 import { activityInfo, getClient, heartbeat, sleep } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
-import { connections, failures, records } from '../db/schema';
+import { SyncStore } from '../db/store';
 import {
   contactFailureWorkflowId,
   resolvedSignal,
@@ -21,10 +19,8 @@ const REPLAY_PATIENCE_MS = 10 * 60_000;
 
 
 export function failureCaseActivities(deps: ActivityDeps) {
-  const { db } = deps;
-
-  async function targetAppOf(connectionId: string, side: 'a' | 'b'): Promise<string> {
-    const [row] = await db.select().from(connections).where(eq(connections.id, connectionId));
+  async function targetAppOf(store: SyncStore, side: 'a' | 'b'): Promise<string> {
+    const row = await store.connection();
     if (!row) return 'unknown';
     return side === 'a' ? row.appB : row.appA;
   }
@@ -37,28 +33,15 @@ export function failureCaseActivities(deps: ActivityDeps) {
     async syncFailureCases(connectionId: string): Promise<{ opened: number; closed: number }> {
       const client = getClient();
       const taskQueue = activityInfo().taskQueue;
-      const toOpen = await db
-        .select()
-        .from(failures)
-        .where(
-          and(
-            eq(failures.connectionId, connectionId),
-            isNull(failures.resolvedAt),
-            or(isNull(failures.caseState), eq(failures.caseState, 'closed')),
-          ),
-        )
-        .limit(OPEN_BATCH);
+      const store = new SyncStore(deps.db, connectionId);
+      const toOpen = await store.failuresWithoutCase(OPEN_BATCH);
       for (const row of toOpen) {
-        await openCase(client, taskQueue, caseInput(row, await targetAppOf(connectionId, row.side === 'a' ? 'a' : 'b')));
+        await openCase(client, taskQueue, caseInput(row, await targetAppOf(store, row.side === 'a' ? 'a' : 'b')));
         heartbeat();
       }
-      if (toOpen.length) await setCaseState(db, toOpen.map((r) => r.id), 'open');
+      await store.setCaseState(toOpen.map((r) => r.id), 'open');
 
-      const toClose = await db
-        .select()
-        .from(failures)
-        .where(and(eq(failures.connectionId, connectionId), isNotNull(failures.resolvedAt), eq(failures.caseState, 'open')))
-        .limit(OPEN_BATCH);
+      const toClose = await store.resolvedWithOpenCase(OPEN_BATCH);
       for (const row of toClose) {
         // The case may have ended already (its own replay synced the contact).
         await client.workflow
@@ -68,7 +51,7 @@ export function failureCaseActivities(deps: ActivityDeps) {
             if (!(err instanceof WorkflowNotFoundError)) throw err;
           });
       }
-      if (toClose.length) await setCaseState(db, toClose.map((r) => r.id), 'closed');
+      await store.setCaseState(toClose.map((r) => r.id), 'closed');
       return { opened: toOpen.length, closed: toClose.length };
     },
 
@@ -80,20 +63,11 @@ export function failureCaseActivities(deps: ActivityDeps) {
     async replayContact(input: FailureCaseInput): Promise<void> {
       const client = getClient();
       const started = new Date();
-      const mine = and(
-        eq(failures.connectionId, input.connectionId),
-        eq(failures.side, input.side),
-        eq(failures.extId, input.extId),
-      );
-      const open = await db.select().from(failures).where(and(mine, isNull(failures.resolvedAt)));
+      const store = new SyncStore(deps.db, input.connectionId);
+      const contact = { side: input.side, extId: input.extId };
+      const open = await store.failuresOf(contact, { open: true });
       if (open.length === 0) return;
-      const record = and(
-        eq(records.connectionId, input.connectionId),
-        eq(records.side, input.side),
-        eq(records.extId, input.extId),
-      );
-      await db.update(records).set({ dirty: true }).where(record);
-      await db.update(failures).set({ replayRequestedAt: started }).where(mine);
+      await store.requestReplay(contact, started);
       const connection = client.workflow.getHandle(connectionWorkflowId(input.connectionId));
       await connection.signal(syncNowSignal);
 
@@ -101,7 +75,7 @@ export function failureCaseActivities(deps: ActivityDeps) {
       while (Date.now() < deadline) {
         heartbeat();
         await sleep(POLL_MS);
-        const rows = await db.select().from(failures).where(mine);
+        const rows = await store.failuresOf(contact);
         const unresolved = rows.filter((r) => r.resolvedAt === null);
         if (unresolved.length === 0) return;
         const again = unresolved.find((r) => r.lastAt > started);
@@ -113,15 +87,11 @@ export function failureCaseActivities(deps: ActivityDeps) {
             details: [{ step: again.step, status: again.status, code: again.code, attempts: again.attempts }],
           });
         }
-        const [rec] = await db.select({ dirty: records.dirty }).from(records).where(record);
-        if (rec && !rec.dirty) {
+        if ((await store.isDirty(contact)) === false) {
           const status = await connection.query(statusQuery).catch(() => null);
           if (status && !status.syncing) {
             // Planned, applied, and neither failed nor wrote: nothing is left to sync for this contact.
-            await db
-              .update(failures)
-              .set({ resolvedAt: sql`now()` })
-              .where(and(mine, isNull(failures.resolvedAt)));
+            await store.resolveContact(contact);
             return;
           }
         }
@@ -133,8 +103,4 @@ export function failureCaseActivities(deps: ActivityDeps) {
       });
     },
   };
-}
-
-async function setCaseState(db: Db, ids: number[], state: 'open' | 'closed') {
-  await db.update(failures).set({ caseState: state }).where(inArray(failures.id, ids));
 }

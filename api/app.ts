@@ -1,9 +1,8 @@
-import { sql } from 'drizzle-orm';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { apps as catalog } from '../connectors/catalog';
 import type { AppDefinition } from '../connectors/types';
-import type { Db } from '../db/client';
+import { pingDatabase, type Db } from '../db/client';
 import { activityRoutes } from './activity';
 import { appInfo } from './apps';
 import { bearerAuth } from './auth';
@@ -38,7 +37,7 @@ export interface ApiDeps {
 /** A database check for readiness probes, shared with api/server.ts. */
 export async function checkDatabase(db: Db): Promise<string> {
   try {
-    await db.execute(sql`select 1`);
+    await pingDatabase(db);
     return 'ok';
   } catch (err) {
     return `failed: ${errorSummary(err).message}`;

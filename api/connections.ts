@@ -1,5 +1,5 @@
-import { and, eq, isNull } from 'drizzle-orm';
-import { failures, records } from '../db/schema';
+import { and, eq } from 'drizzle-orm';
+import { records } from '../db/schema';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -12,12 +12,13 @@ import {
   insertConnection,
   listConnections,
   markConnectionDeleted,
-  setConnectionState,
+  setConnectionPhase,
   updateConnection,
   type ConnectionPatch,
   type ConnectionRow,
 } from '../db/queries/connections';
 import { newId } from '../db/queries/ids';
+import { findFailure, unresolvedFailures, type FailureRow } from '../db/queries/ops';
 import type { Side } from '../sync/types';
 import type { ConnectionStatus } from '../workflows/messages';
 import { caseInput } from '../workflows/client';
@@ -67,7 +68,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-type FailureRow = typeof failures.$inferSelect;
 const RETRY_ALL_LIMIT = 1000;
 
 export function summaryView(row: ConnectionRow): ConnectionSummaryView {
@@ -292,7 +292,7 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
       const row = await load(res, req.params.id);
       const status = await drive(row.id, action, () => control[action](row.id));
       // The update's answer is the workflow's own state, so the stored state follows it.
-      await setConnectionState(db, workspaceId, row.id, status.phase);
+      await setConnectionPhase(db, workspaceId, row.id, status.phase);
       res.json(status);
     });
   }
@@ -326,12 +326,7 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
   router.post('/connections/:id/failures/:failureId/retry', async (req, res) => {
     const row = await load(res, req.params.id);
     const failureId = Number(req.params.failureId);
-    const [failure] = Number.isSafeInteger(failureId)
-      ? await db
-          .select()
-          .from(failures)
-          .where(and(eq(failures.id, failureId), eq(failures.connectionId, row.id)))
-      : [];
+    const failure = Number.isSafeInteger(failureId) ? await findFailure(db, row.id, failureId) : null;
     if (!failure) throw notFound(`Failure ${req.params.failureId} of connection ${row.id}`);
     if (failure.resolvedAt) {
       throw new ApiError(409, 'already_resolved', `Failure ${failure.id} was resolved: the contact synced`);
@@ -342,11 +337,7 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
 
   router.post('/connections/:id/failures/retry-all', async (req, res) => {
     const row = await load(res, req.params.id);
-    const open = await db
-      .select()
-      .from(failures)
-      .where(and(eq(failures.connectionId, row.id), isNull(failures.resolvedAt)))
-      .limit(RETRY_ALL_LIMIT);
+    const open = await unresolvedFailures(db, row.id, RETRY_ALL_LIMIT);
     // One case per contact, even when it failed at several steps.
     const perContact = new Map(open.map((f) => [`${f.side}:${f.extId}`, f]));
     const workflowIds: string[] = [];

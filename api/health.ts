@@ -25,7 +25,7 @@ export function failureCasesQuery(connectionId: string): string {
 }
 
 /**
- * The candidates of an ambiguous match, read back from the message activities/plan.ts writes
+ * The candidates of an ambiguous match, read back from the message activities/describe.ts writes
  * ("ambiguous match: N contacts on the other side share the email X (id1, id2)"). Parsed rather than stored
  * so that failures recorded before this endpoint existed show them too. The last parenthesis is the list,
  * because an email may itself contain parentheses.

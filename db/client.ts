@@ -1,10 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** The handle inside `db.transaction`: statements that must land together take it. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface Database {
   db: Db;
@@ -44,6 +47,11 @@ export async function openDatabase(opts: { url?: string; dataDir?: string; migra
     await migrate(db, { migrationsFolder });
   }
   return { db: db as unknown as Db, driver: 'pglite', close: () => client.close() };
+}
+
+/** Whether the database answers: the readiness probes' check. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.execute(sql`select 1`);
 }
 
 /** Rows of a raw `db.execute` result, whose shape differs between the two drivers. */

@@ -38,7 +38,8 @@ export const apiKeys = pgTable('api_keys', {
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
 
-export type ConnectionState =
+/** Where a connection's workflow is in its life, mirrored here so the API can list connections by it. */
+export type ConnectionPhase =
   | 'initial-scan'
   | 'running'
   | 'paused'
@@ -62,7 +63,7 @@ export const connections = pgTable('connections', {
   credentialsA: text('credentials_a').notNull(),
   credentialsB: text('credentials_b').notNull(),
   settings: jsonb('settings').$type<ConnectionSettings>().notNull(),
-  state: text('state').$type<ConnectionState>().notNull().default('initial-scan'),
+  state: text('state').$type<ConnectionPhase>().notNull().default('initial-scan'),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
   deletedAt: timestamp('deleted_at', { withTimezone: true }),

@@ -53,3 +53,21 @@ export function brakeCheck(input: BrakeInput): BrakeVerdict {
   }
   return { needsConfirmation: reasons.length > 0, reasons, destructive };
 }
+
+/**
+ * The brake for a cycle planned batch by batch: the batch's trash and deletes, added to those already planned
+ * this cycle, may not exceed the share of linked contacts. Null lets the batch through.
+ */
+export function batchBrake(input: {
+  linkedCount: number;
+  share: number;
+  ops: Operation[];
+  destructiveSoFar: number;
+}): { reasons: string[] } | null {
+  const { linkedCount, share } = input;
+  const verdict = brakeCheck({ linkedCount, ops: input.ops, share, previousCounts: { a: 0, b: 0 }, currentCounts: { a: 0, b: 0 } });
+  const total = input.destructiveSoFar + verdict.destructive;
+  if (total <= share * linkedCount) return null;
+  const pct = Math.round(share * 1000) / 10;
+  return { reasons: [`the cycle would trash or delete ${total} of ${linkedCount} linked contacts (more than ${pct}%)`] };
+}

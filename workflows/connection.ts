@@ -226,7 +226,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
     const phase = state.paused ? 'paused' : state.phase;
     upsertSearchAttributes([{ key: syncPhaseKey, value: phase }]);
     showProgress();
-    await quick.setConnectionState(connectionId, phase);
+    await quick.recordPhase(connectionId, phase);
   }
 
   /** When the next cycle is due: a poll interval after the last one (none yet: now). */

@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../client';
-import { connections, type ConnectionState } from '../schema';
+import { connections, type ConnectionPhase } from '../schema';
 
 // Every query takes the workspace id: a connection of another workspace is simply not found, so a route
 // cannot leak it by forgetting a check.
@@ -55,8 +55,8 @@ export async function updateConnection(
   return rows[0] ?? null;
 }
 
-export function setConnectionState(db: Db, workspaceId: string, id: string, state: ConnectionState) {
-  return updateConnection(db, workspaceId, id, { state });
+export function setConnectionPhase(db: Db, workspaceId: string, id: string, phase: ConnectionPhase) {
+  return updateConnection(db, workspaceId, id, { state: phase });
 }
 
 /** Removes a row outright: only for a connection whose workflow never started, so nothing refers to it. */

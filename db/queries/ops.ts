@@ -84,6 +84,24 @@ export async function listUnresolvedFailures(
   return pageOf(rows, opts.limit);
 }
 
+/** One failure of the connection, resolved or not; null for an id it does not have. */
+export async function findFailure(db: Db, connectionId: string, failureId: number): Promise<FailureRow | null> {
+  const [row] = await db
+    .select()
+    .from(failures)
+    .where(and(eq(failures.id, failureId), eq(failures.connectionId, connectionId)));
+  return row ?? null;
+}
+
+/** Up to `limit` unresolved failures, in no particular order: what a retry of every failure replays. */
+export function unresolvedFailures(db: Db, connectionId: string, limit: number): Promise<FailureRow[]> {
+  return db
+    .select()
+    .from(failures)
+    .where(and(eq(failures.connectionId, connectionId), isNull(failures.resolvedAt)))
+    .limit(limit);
+}
+
 /** Unresolved failures per kind, whatever filter the listing uses. */
 export async function countUnresolvedFailuresByKind(db: Db, connectionId: string): Promise<Record<string, number>> {
   const rows = await db
