@@ -1,5 +1,5 @@
 // The Google People API's vocabulary as the sandbox stores and serves it. The connector declares its own copy of
-// the wire shape (connectors/google/mapping.ts), as it would for the real service.
+// the wire shape (connectors/google/fields.ts), as it would for the real service.
 
 /** Fields a contact person carries, each a list of objects, as in the People API's Person resource. */
 export const WRITABLE_PERSON_FIELDS = [
