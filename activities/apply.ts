@@ -18,18 +18,10 @@ import { events, failures, operations, records } from '../db/schema';
 import { emailKeys } from '../sync/match';
 import type { Operation } from '../sync/plan-types';
 import { otherSide, type AppRecord, type FieldDef, type FieldValue, type Side } from '../sync/types';
+import type { ApplyResult } from '../workflows/contract';
 import { catalogOf, loadConnectionRow, openSide, type ActivityDeps, type SideAccess } from './context';
 import { describeContact } from './describe';
 import { inActivity, withFailureKinds } from './failure';
-
-export interface ApplyResult {
-  created: { a: number; b: number };
-  updated: { a: number; b: number };
-  deleted: { a: number; b: number };
-  failed: number;
-  /** writes refused for a stale version: the records were read again and will be merged again */
-  replanned: number;
-}
 
 type WriteOperation = Extract<Operation, { kind: 'create' | 'update' | 'delete' }>;
 type OperationRow = typeof operations.$inferSelect & { payload: WriteOperation };

@@ -1,14 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
-import { connections, type ConnectionState } from '../db/schema';
+import { and, eq, sql } from 'drizzle-orm';
+import { connections, records, type ConnectionState } from '../db/schema';
+import type { ConnectionFacts } from '../workflows/contract';
 import { loadConnectionRow, settingsOf, type ActivityDeps } from './context';
-
-/** What the workflow may know about its connection: no credentials, no contacts. */
-export interface ConnectionFacts {
-  exists: boolean;
-  deleted: boolean;
-  pollIntervalSeconds: number;
-  apps: { a: string; b: string };
-}
 
 export function connectionActivities(deps: ActivityDeps) {
   return {
@@ -24,11 +17,24 @@ export function connectionActivities(deps: ActivityDeps) {
     },
 
     /** Mirrors the workflow's phase into the database, where the API lists connections by state. */
-    async setConnectionState(connectionId: string, state: ConnectionState): Promise<void> {
+    async recordPhase(connectionId: string, state: ConnectionState): Promise<void> {
       await deps.db
         .update(connections)
         .set({ state, updatedAt: sql`now()` })
         .where(eq(connections.id, connectionId));
+    },
+
+    /**
+     * Resync: every live contact is planned again. Marking all dirty is enough: the planner writes only what
+     * differs, and new mapping pairs have no baseline yet, so they fill.
+     */
+    async markAllDirty(connectionId: string): Promise<{ marked: number }> {
+      const marked = await deps.db
+        .update(records)
+        .set({ dirty: true })
+        .where(and(eq(records.connectionId, connectionId), eq(records.deleted, false)))
+        .returning({ id: records.extId });
+      return { marked: marked.length };
     },
   };
 }

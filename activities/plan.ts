@@ -7,33 +7,10 @@ import type { Link, Operation, PlanInput } from '../sync/plan-types';
 import { planBatch } from '../sync/planner';
 import { brakeCheck, countDestructive } from '../sync/brake';
 import type { Side, Snapshot } from '../sync/types';
+import type { PlanOptions, PlanResult } from '../workflows/contract';
 import { catalogOf, loadConnectionRow, openSide, settingsOf, type ActivityDeps } from './context';
 import { describeContact } from './describe';
 import { withFailureKinds } from './failure';
-
-export interface PlanResult {
-  batchId: string;
-  /** records decided on in this batch */
-  planned: number;
-  /** operations that write to an app, waiting for applyBatch */
-  writes: number;
-  linked: number;
-  conflicts: number;
-  ambiguous: number;
-  /** more dirty records wait after this batch */
-  remaining: boolean;
-  /** trash and delete operations this batch planned */
-  destructive: number;
-  /** set when the safety brake held the batch: nothing was recorded or queued */
-  brake: { reasons: string[] } | null;
-}
-
-export interface PlanOptions {
-  /** someone confirmed this cycle's deletions */
-  allowDestructive?: boolean;
-  /** trash and delete operations already planned in this cycle */
-  destructiveSoFar?: number;
-}
 
 type RecordRow = typeof records.$inferSelect;
 type LinkRow = typeof links.$inferSelect;

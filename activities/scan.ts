@@ -5,22 +5,9 @@ import { records } from '../db/schema';
 import { brakeCheck } from '../sync/brake';
 import { emailKeys } from '../sync/match';
 import type { AppRecord, FieldDef, Side } from '../sync/types';
+import type { ChangesResult, ScanPageResult } from '../workflows/contract';
 import { catalogOf, loadConnectionRow, openSide, type ActivityDeps } from './context';
 import { withFailureKinds } from './failure';
-
-export interface ScanPageResult {
-  nextCursor: string | null;
-  count: number;
-  total: number | null;
-}
-
-export interface ChangesResult {
-  nextCursor: string;
-  count: number;
-  hasMore: boolean;
-  /** the app rejected the cursor: the side needs a full re-scan */
-  expired: boolean;
-}
 
 /**
  * Stores records as the app listed them. A record becomes dirty (to be planned) only when its content or

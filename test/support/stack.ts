@@ -8,7 +8,7 @@ import { createLogger } from '../../lib/logger';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import type { InstanceConfig } from '../../sandbox';
 import { createWorker } from '../../worker/worker';
-import { ConnectionControl } from '../../workflows/client';
+import { ConnectionControl } from '../../client';
 import type { ConnectionStatus } from '../../workflows/messages';
 import { openTestDatabase } from './pg';
 
