@@ -72,13 +72,6 @@ async function statusWhen(stub: StubConnection, what: string, ok: (s: Connection
   }, what, 20_000, 50);
 }
 
-/** Started, scanned both sides, ran its first cycle: the connection idles until asked (its poll is an hour). */
-async function runningConnection(configure?: (stub: StubConnection) => void): Promise<StubConnection> {
-  const stub = newStub(configure);
-  await control.start(stub.id);
-  await statusWhen(stub, 'the first cycle', (s) => s.phase === 'running' && s.cycles === 1 && !s.syncing);
-  return stub;
-}
 
 /**
  * Each read of a feed starts where the one before ended, whichever run made it: the suite's server suggests a
@@ -92,11 +85,48 @@ function expectFeedsResumed(stub: StubConnection, from: number, atLeast: number)
   }
 }
 
+/** A run continued from a carried state (a short history: no continue-as-new comes in the way). */
+async function startFrom(stub: StubConnection, state: Partial<CarriedState>): Promise<void> {
+  await client.workflow.start('connectionWorkflow', {
+    taskQueue: control.taskQueue,
+    workflowId: connectionWorkflowId(stub.id),
+    args: [{ connectionId: stub.id, state: state as CarriedState }],
+  });
+}
+
+/** A running connection's state as code older than the last fields carried it. */
+const olderState = (cycles: number): Partial<CarriedState> => ({
+  version: 1,
+  phase: 'running',
+  paused: false,
+  pollIntervalSeconds: 3600,
+  scan: { a: null, b: null },
+  feed: { a: `feed-a-${cycles}`, b: `feed-b-${cycles}` },
+  syncRequested: false,
+  cycles,
+  lastCycleAt: new Date().toISOString(),
+  lastError: null,
+});
+
+/**
+ * A connection past its first cycle, in a run of its own (continued from its carried state): it idles until
+ * asked, its poll being an hour. The first test runs the way there from the start.
+ */
+async function runningConnection(): Promise<StubConnection> {
+  const stub = newStub();
+  await startFrom(stub, olderState(1));
+  await statusWhen(stub, 'the running connection', (s) => s.phase === 'running' && s.cycles === 1);
+  await eventually(() => stub.phases().length > 0, 'the phase mirrored', 20_000, 50);
+  return stub;
+}
+
 const refusal = (message: string) => ({ name: 'WorkflowUpdateFailedError', cause: expect.objectContaining({ message }) });
 
 describe('the connection workflow alone, on stub activities', () => {
   it('scans both sides, runs the initial sync, then a first cycle at once', async () => {
-    const stub = await runningConnection();
+    const stub = newStub();
+    await control.start(stub.id);
+    await statusWhen(stub, 'the first cycle', (s) => s.phase === 'running' && s.cycles === 1 && !s.syncing);
     const status = (await control.status(stub.id))!;
     expect(status.counts.scanned).toEqual({ a: 6, b: 6 });
     expect(status.counts.total).toEqual({ a: 6, b: 6 });
@@ -158,7 +188,7 @@ describe('the connection workflow alone, on stub activities', () => {
     const stub = await runningConnection();
     await handleOf(stub).signal('syncNow');
     await statusWhen(stub, 'the signalled cycle', (s) => s.cycles === 2);
-    expectFeedsResumed(stub, 0, 2);
+    expectFeedsResumed(stub, 1, 1);
 
     await expect(control.syncNow(stub.id)).resolves.toEqual({ cycle: 3 });
     const status = await statusWhen(stub, 'the third cycle', (s) => s.cycles === 3);
@@ -246,23 +276,7 @@ describe('the connection workflow alone, on stub activities', () => {
 
   it('fills the fields an older carried state lacks with their defaults', async () => {
     const stub = newStub();
-    const older: Partial<CarriedState> = {
-      version: 1,
-      phase: 'running',
-      paused: false,
-      pollIntervalSeconds: 3600,
-      scan: { a: null, b: null },
-      feed: { a: 'feed-a-40', b: 'feed-b-40' },
-      syncRequested: false,
-      cycles: 40,
-      lastCycleAt: new Date().toISOString(),
-      lastError: null,
-    };
-    await client.workflow.start('connectionWorkflow', {
-      taskQueue: control.taskQueue,
-      workflowId: connectionWorkflowId(stub.id),
-      args: [{ connectionId: stub.id, state: older as CarriedState }],
-    });
+    await startFrom(stub, olderState(40));
     const status = await statusWhen(stub, 'the carried state', (s) => s.cycles === 40);
     expect(status).toMatchObject({ phase: 'running', brake: null, lastCycle: null, currentCycle: null });
     expect(status.counts.scanned).toEqual({ a: 0, b: 0 });
@@ -303,14 +317,12 @@ describe('the connection workflow alone, on stub activities', () => {
     // While parked nothing touched the apps; new settings were read before the cycle went on from where it
     // failed (side a's feed read again from the same position).
     const names = stub.names();
-    const failed = names.lastIndexOf('fetchChanges', names.lastIndexOf('loadConnection'));
+    const failed = names.indexOf('fetchChanges');
     const whileParked = names.slice(failed + 1, names.indexOf('fetchChanges', failed + 1));
-    expect(new Set(whileParked)).toEqual(new Set(['recordPhase', 'loadConnection']));
+    expect(whileParked.every((name) => name === 'recordPhase' || name === 'loadConnection')).toBe(true);
     expect(whileParked.at(-1)).toBe('loadConnection');
-    const readsUntilFailure = stub.calls.slice(0, failed + 1).filter((c) => c.name === 'fetchChanges' && c.args[1] === 'a');
-    const readsOfA = stub.feedReads('a');
-    expect(readsOfA[readsUntilFailure.length]).toBe(readsOfA[readsUntilFailure.length - 1]);
-    expect(stub.phases().slice(-2)).toEqual(['running', 'needs-reauth']);
+    expect(stub.feedReads('a')).toEqual(['feed-a-1', 'feed-a-1']);
+    expect(stub.phases()).toEqual(['running', 'needs-reauth']);
   });
 
   it('ends when settingsChanged finds the connection gone', async () => {
