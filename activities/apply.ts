@@ -6,15 +6,7 @@ import { otherSide, type AppRecord, type FieldDef, type Side } from '../sync/typ
 import { catalogOf, openConnection, openSide, type SideAccess, type ActivityDeps } from './context';
 import { namerOf, storedRecord } from './describe';
 import { inActivity, withFailureKinds } from './failure';
-
-export interface ApplyResult {
-  created: { a: number; b: number };
-  updated: { a: number; b: number };
-  deleted: { a: number; b: number };
-  failed: number;
-  /** writes refused for a stale version: the records were read again and will be merged again */
-  replanned: number;
-}
+import type { ApplyResult } from '../workflows/contract';
 
 export function applyActivities(deps: ActivityDeps) {
   return {

@@ -1,13 +1,6 @@
 import { SyncStore, type ConnectionPhase } from '../db/store';
+import type { ConnectionFacts } from '../workflows/contract';
 import { settingsOf, type ActivityDeps } from './context';
-
-/** What the workflow may know about its connection: no credentials, no contacts. */
-export interface ConnectionFacts {
-  exists: boolean;
-  deleted: boolean;
-  pollIntervalSeconds: number;
-  apps: { a: string; b: string };
-}
 
 export function connectionActivities(deps: ActivityDeps) {
   const storeOf = (connectionId: string) => new SyncStore(deps.db, connectionId);

@@ -9,7 +9,7 @@ import {
   syncNowSignal,
   type FailureCaseInput,
 } from '../workflows/messages';
-import { caseInput, connectionWorkflowId, openCase } from '../workflows/client';
+import { caseInput, connectionWorkflowId, openCase } from '../client';
 import type { ActivityDeps } from './context';
 
 

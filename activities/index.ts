@@ -4,10 +4,12 @@ import { failureCaseActivities } from './failure-cases';
 import type { ActivityDeps } from './context';
 import { planActivities } from './plan';
 import { scanActivities } from './scan';
+import type { Activities } from '../workflows/contract';
 
 export type { ActivityDeps } from './context';
 
-export function createActivities(deps: ActivityDeps) {
+/** The activities of the contract in workflows/contract.ts, over one set of dependencies. */
+export function createActivities(deps: ActivityDeps): Activities {
   return {
     ...connectionActivities(deps),
     ...scanActivities(deps),
@@ -16,5 +18,3 @@ export function createActivities(deps: ActivityDeps) {
     ...failureCaseActivities(deps),
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

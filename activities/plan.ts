@@ -6,30 +6,7 @@ import { batchBrake, countDestructive } from '../sync/brake';
 import { catalogOf, openConnection, openSide, settingsOf, type ActivityDeps } from './context';
 import { ambiguousMatches } from './describe';
 import { withFailureKinds } from './failure';
-
-export interface PlanResult {
-  batchId: string;
-  /** records decided on in this batch */
-  planned: number;
-  /** operations that write to an app, waiting for applyBatch */
-  writes: number;
-  linked: number;
-  conflicts: number;
-  ambiguous: number;
-  /** more dirty records wait after this batch */
-  remaining: boolean;
-  /** trash and delete operations this batch planned */
-  destructive: number;
-  /** set when the safety brake held the batch: nothing was recorded or queued */
-  brake: { reasons: string[] } | null;
-}
-
-export interface PlanOptions {
-  /** someone confirmed this cycle's deletions */
-  allowDestructive?: boolean;
-  /** trash and delete operations already planned in this cycle */
-  destructiveSoFar?: number;
-}
+import type { PlanOptions, PlanResult } from '../workflows/contract';
 
 /** The connection's store, and what the planner knows of it: settings, catalogs and the effective mapping. */
 async function openForPlanning(deps: ActivityDeps, connectionId: string) {

@@ -5,20 +5,7 @@ import type { AppRecord, Side } from '../sync/types';
 import { catalogOf, openConnection, openSide, type ActivityDeps } from './context';
 import { storedRecord } from './describe';
 import { withFailureKinds } from './failure';
-
-export interface ScanPageResult {
-  nextCursor: string | null;
-  count: number;
-  total: number | null;
-}
-
-export interface ChangesResult {
-  nextCursor: string;
-  count: number;
-  hasMore: boolean;
-  /** the app rejected the cursor: the side needs a full re-scan */
-  expired: boolean;
-}
+import type { ChangesResult, ScanPageResult } from '../workflows/contract';
 
 export function scanActivities(deps: ActivityDeps) {
   const pageSize = deps.pageSize ?? 100;

@@ -1,5 +1,3 @@
-import { and, eq } from 'drizzle-orm';
-import { records } from '../db/schema';
 import { Router, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -21,7 +19,7 @@ import { newId } from '../db/queries/ids';
 import { findFailure, unresolvedFailures, type FailureRow } from '../db/queries/ops';
 import type { Side } from '../sync/types';
 import type { ConnectionStatus } from '../workflows/messages';
-import { caseInput } from '../workflows/client';
+import { caseInput } from '../client';
 import { authOf } from './auth';
 import { isUpdateRejected, isWorkflowNotFound, type ConnectionControlPort } from './control';
 import { ApiError, errorSummary, notFound, validationError, type Issue } from './errors';
@@ -303,17 +301,12 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
     res.status(202).json({ accepted: true, cycle });
   });
 
-  // Settings apply to contacts as they change; this applies them to every contact now. Marking all dirty is
-  // enough: the planner writes only what differs, and new mapping pairs have no baseline yet, so they fill.
+  // Settings apply to contacts as they change; this applies them to every contact now. The workflow marks
+  // them, so a refused resync (initial sync, paused) marks nothing.
   router.post('/connections/:id/resync', async (req, res) => {
     const row = await load(res, req.params.id);
-    const marked = await db
-      .update(records)
-      .set({ dirty: true })
-      .where(and(eq(records.connectionId, row.id), eq(records.deleted, false)))
-      .returning({ id: records.extId });
-    const { cycle } = await drive(row.id, 'resync', () => control.syncNow(row.id));
-    res.status(202).json({ accepted: true, cycle, contacts: marked.length });
+    const { cycle, contacts } = await drive(row.id, 'resync', () => control.resync(row.id));
+    res.status(202).json({ accepted: true, cycle, contacts });
   });
 
   // A replay runs in the contact's failure case (the same execution ops see in the Temporal UI), so the

@@ -1,7 +1,7 @@
 import type { ConnectionStatus, FailureCaseInput } from '../workflows/messages';
 
 /**
- * What the API needs from the connection workflows. The real ConnectionControl (workflows/client.ts)
+ * What the API needs from the connection workflows. The real ConnectionControl (client/connections.ts)
  * satisfies it structurally; tests pass a recording fake.
  */
 export interface ConnectionControlPort {
@@ -9,6 +9,8 @@ export interface ConnectionControlPort {
   pause(connectionId: string): Promise<ConnectionStatus>;
   resume(connectionId: string): Promise<ConnectionStatus>;
   syncNow(connectionId: string): Promise<{ cycle: number }>;
+  /** Marks every contact to be planned again and starts a cycle; refused when syncNow would be. */
+  resync(connectionId: string): Promise<{ cycle: number; contacts: number }>;
   /** The safety brake's answers. */
   confirm(connectionId: string): Promise<ConnectionStatus>;
   cancel(connectionId: string): Promise<ConnectionStatus>;

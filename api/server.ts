@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { openDatabase, type Database } from '../db/client';
 import { loadMasterKey, type MasterKey } from '../db/crypto';
 import { ensureFirstKey } from '../db/queries/api-keys';
-import { ConnectionControl } from '../workflows/client';
+import { ConnectionControl } from '../client';
 import { checkDatabase, createApp, type Readiness } from './app';
 import type { ConnectionControlPort } from './control';
 import { createLogger } from './logging';

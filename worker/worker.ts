@@ -2,7 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import type { Db } from '../db/client';
-import { TASK_QUEUE } from '../workflows/client';
+import { TASK_QUEUE } from '../client';
 import { workflowBundle } from './bundle';
 
 export interface WorkerOptions {

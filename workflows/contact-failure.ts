@@ -1,5 +1,5 @@
 import { ActivityFailure, condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from './contract';
 import { resolvedSignal, retrySignal, type FailureCaseInput } from './messages';
 
 const cases = proxyActivities<Activities>({

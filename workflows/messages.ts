@@ -2,7 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 // Messages of the connection workflow, defined once so the API, the worker and tests share them.
 
-export type Phase = 'initial-scan' | 'running' | 'paused' | 'needs-reauth' | 'needs-confirmation' | 'stopped';
+export type ConnectionPhase = 'initial-scan' | 'running' | 'paused' | 'needs-reauth' | 'needs-confirmation' | 'stopped';
 
 export interface SideCounts {
   a: number;
@@ -22,7 +22,7 @@ export interface ConnectionCounts {
 
 export interface ConnectionStatus {
   connectionId: string;
-  phase: Phase;
+  phase: ConnectionPhase;
   paused: boolean;
   /** true while a cycle (or the initial scan) is running */
   syncing: boolean;
@@ -57,6 +57,11 @@ export const resumeUpdate = defineUpdate<ConnectionStatus>('resume');
 export const syncNowSignal = defineSignal('syncNow');
 /** For the API: returns once the requested cycle has started, with its number; its result shows in status. */
 export const syncNowUpdate = defineUpdate<{ cycle: number }>('syncNowAndStart');
+/**
+ * Marks every contact to be planned again, then starts a cycle as syncNowAndStart does. An update, so the
+ * marking happens only when the workflow accepts (not during the initial sync, not while paused).
+ */
+export const resyncUpdate = defineUpdate<{ cycle: number; contacts: number }>('resync');
 /** Settings live in the database; this only tells the workflow to re-read them. */
 export const settingsChangedSignal = defineSignal('settingsChanged');
 /** Ends the workflow after the step in progress; records are kept. */

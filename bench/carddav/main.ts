@@ -18,7 +18,7 @@ import { applyFields, cardFields, newCard, parseCard, printCard } from '../../co
 import { person } from '../../sandboxes/sandbox';
 import { startAllInOne, type AllInOne } from '../../scripts/lib/runner';
 import { freePort } from '../../scripts/lib/temporal';
-import { connectionWorkflowId } from '../../workflows/client';
+import { connectionWorkflowId } from '../../client';
 import { startRadicale, type Radicale } from '../../sandboxes/carddav/radicale';
 
 export interface CardDavBenchOptions {

@@ -10,7 +10,7 @@ import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from '../../db/crypto';
 import { createLogger } from '../../lib/logger';
 import { startSandbox, type InstanceConfig, type Sandbox } from '../../sandboxes/sandbox';
 import { createWorker } from '../../worker/worker';
-import { ConnectionControl, connectionWorkflowId, TASK_QUEUE } from '../../workflows/client';
+import { ConnectionControl, connectionWorkflowId, TASK_QUEUE } from '../../client';
 import { ensureTemporal, preferredPort, waitForTemporal, type TemporalServer } from './temporal';
 
 // The whole product in one process: `npm start` and `npm run bench` both bring it up through here, so the

@@ -392,6 +392,22 @@ describe('pause, resume, sync', () => {
     const refused = await server.request('POST', `/connections/${id}/resume`, { key: keyOne });
     expect(refused.status).toBe(409);
   });
+
+  it('asks the workflow to resync and answers with the cycle and the contacts it marked; refusals are 409', async () => {
+    const id = await createConnection();
+    const resync = await server.request('POST', `/connections/${id}/resync`, { key: keyOne });
+    expect(resync.status).toBe(202);
+    expect(resync.body).toEqual({ accepted: true, cycle: 4, contacts: 2 });
+    expect(control.callsTo('resync')).toEqual([id]);
+    control.fail('resync', namedError('WorkflowUpdateFailedError', 'update failed'));
+    const refused = await server.request('POST', `/connections/${id}/resync`, { key: keyOne });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('rejected');
+    control.fail('resync', namedError('WorkflowNotFoundError', 'workflow not found'));
+    const notRunning = await server.request('POST', `/connections/${id}/resync`, { key: keyOne });
+    expect(notRunning.status).toBe(409);
+    expect(notRunning.body.error.code).toBe('workflow_not_running');
+  });
 });
 
 describe('catalog, health and unknown routes', () => {

@@ -6,14 +6,14 @@ import type express from 'express';
 import { createApp, type ApiDeps } from '../../api/app';
 import type { ConnectionControlPort } from '../../api/control';
 import { createLogger } from '../../api/logging';
-import type { ConnectionStatus, Phase } from '../../workflows/messages';
+import type { ConnectionPhase, ConnectionStatus } from '../../workflows/messages';
 
 export interface ControlCall {
   method: keyof ConnectionControlPort;
   id: string;
 }
 
-export function statusFor(connectionId: string, phase: Phase): ConnectionStatus {
+export function statusFor(connectionId: string, phase: ConnectionPhase): ConnectionStatus {
   return {
     connectionId,
     phase,
@@ -43,7 +43,7 @@ export function statusFor(connectionId: string, phase: Phase): ConnectionStatus 
 export class RecordingControl implements ConnectionControlPort {
   calls: ControlCall[] = [];
   failures = new Map<keyof ConnectionControlPort, Error>();
-  phases = new Map<string, Phase>();
+  phases = new Map<string, ConnectionPhase>();
 
   private record(method: keyof ConnectionControlPort, id: string) {
     this.calls.push({ method, id });
@@ -77,6 +77,10 @@ export class RecordingControl implements ConnectionControlPort {
   async syncNow(id: string) {
     this.record('syncNow', id);
     return { cycle: 4 };
+  }
+  async resync(id: string) {
+    this.record('resync', id);
+    return { cycle: 4, contacts: 2 };
   }
   async confirm(id: string) {
     this.record('confirm', id);

@@ -8,9 +8,11 @@ import { createLogger } from '../../lib/logger';
 import { startSandbox, type Sandbox } from '../../sandboxes/sandbox';
 import type { InstanceConfig } from '../../sandboxes/sandbox';
 import { createWorker } from '../../worker/worker';
-import { ConnectionControl } from '../../workflows/client';
+import { ConnectionControl } from '../../client';
 import type { ConnectionStatus } from '../../workflows/messages';
 import { openTestDatabase } from './pg';
+
+export { eventually } from './eventually';
 
 // The whole product in one test process, on real parts: PostgreSQL (a fresh database), the shared Temporal
 // dev server, the Sandbox app, a worker on a task queue of its own, and the REST API.
@@ -48,27 +50,6 @@ export interface Stack {
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Polls until check returns a value (not undefined/false); fails with the last observation after timeoutMs. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value as T;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${String(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {

@@ -1,26 +1,25 @@
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import {
+  cancelUpdate,
+  confirmUpdate,
   pauseUpdate,
   resumeUpdate,
+  resyncUpdate,
   settingsChangedSignal,
   statusQuery,
   stopUpdate,
   syncNowUpdate,
-  retrySignal,
-  CONTACT_FAILURE_WORKFLOW_TYPE,
-  contactFailureWorkflowId,
-  confirmUpdate,
-  cancelUpdate,
   type ConnectionStatus,
   type FailureCaseInput,
-} from './messages';
-import { connectionIdKey, contactAppKey, failureKindKey } from './search-attributes';
+} from '../workflows/messages';
+import { connectionIdKey } from '../workflows/search-attributes';
+import { openCase } from './failure-cases';
+import { TASK_QUEUE } from './task-queue';
 
 // How the API and scripts drive connection workflows. The workflow id is derived from the connection id,
 // so every caller finds the same execution.
 
-export const TASK_QUEUE = process.env.RAPPORT_TASK_QUEUE ?? 'rapport';
 export const connectionWorkflowId = (connectionId: string) => `connection:${connectionId}`;
 
 export class ConnectionControl {
@@ -56,6 +55,11 @@ export class ConnectionControl {
   /** Returns once the cycle has started, with its number; status.lastCycle reports it when done. */
   syncNow(connectionId: string): Promise<{ cycle: number }> {
     return this.handle(connectionId).executeUpdate(syncNowUpdate);
+  }
+
+  /** Marks every contact to be planned again and starts a cycle; refused like syncNow, and then nothing is marked. */
+  resync(connectionId: string): Promise<{ cycle: number; contacts: number }> {
+    return this.handle(connectionId).executeUpdate(resyncUpdate);
   }
 
   confirm(connectionId: string): Promise<ConnectionStatus> {
@@ -95,35 +99,4 @@ export class ConnectionControl {
       await handle.terminate('connection deleted').catch(() => undefined);
     }
   }
-}
-
-/** The case of a failure row: the contact (its side and id), what failed, and the app the write went to. */
-export function caseInput(
-  failure: Pick<FailureCaseInput, 'connectionId' | 'side' | 'extId' | 'kind' | 'step'>,
-  targetApp: string,
-): FailureCaseInput {
-  const { connectionId, side, extId, kind, step } = failure;
-  return { connectionId, side, extId, targetApp, kind, step };
-}
-
-/** Starts (or, with retry, signals) the contact's failure case; an open case is reused, never duplicated. */
-export async function openCase(client: Client, taskQueue: string, input: FailureCaseInput, retry = false) {
-  const workflowId = contactFailureWorkflowId(input.connectionId, input.side, input.extId);
-  const options = {
-    taskQueue,
-    workflowId,
-    args: [input] as [FailureCaseInput],
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: connectionIdKey, value: input.connectionId },
-      { key: failureKindKey, value: input.kind },
-      { key: contactAppKey, value: input.targetApp },
-    ]),
-    staticSummary: `Contact ${input.side}:${input.extId} of connection ${input.connectionId} failed to ${input.step}`,
-  };
-  if (retry) {
-    await client.workflow.signalWithStart(CONTACT_FAILURE_WORKFLOW_TYPE, { ...options, signal: retrySignal, signalArgs: [] });
-  } else {
-    await client.workflow.start(CONTACT_FAILURE_WORKFLOW_TYPE, { ...options, workflowIdConflictPolicy: 'USE_EXISTING' });
-  }
-  return workflowId;
 }
