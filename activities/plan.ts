@@ -25,6 +25,8 @@ export function planActivities(deps: ActivityDeps) {
     async planNextBatch(connectionId: string, mode: PlanInput['mode'], options: PlanOptions = {}): Promise<PlanResult> {
       return withFailureKinds(async () => {
         const { store, settings, context } = await openForPlanning(deps, connectionId);
+        const orphan = await store.unappliedBatch();
+        if (orphan) return { ...nothingPlanned(orphan.batchId), writes: orphan.writes, remaining: true, destructive: 0 };
         const batch = await store.takeDirtyBatch(batchSize);
         const batchId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
         if (batch.records.length === 0) return { ...nothingPlanned(batchId), remaining: false, destructive: 0 };

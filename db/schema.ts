@@ -131,7 +131,11 @@ export const operations = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('operations_batch').on(t.connectionId, t.batchId, t.status)],
+  (t) => [
+    index('operations_batch').on(t.connectionId, t.batchId, t.status),
+    // Planning asks for queued writes before every batch; done ones are nearly all of the table.
+    index('operations_queued').on(t.connectionId, t.id).where(sql`${t.status} in ('pending', 'started')`),
+  ],
 );
 
 /** Contacts that failed to sync, with the app's own message. */

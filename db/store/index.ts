@@ -101,6 +101,11 @@ export class SyncStore {
 
   // Applying: the planned writes and what became of them.
 
+  /** Writes planned by an attempt whose answer was lost; applied before anything new is planned. */
+  unappliedBatch(): Promise<{ batchId: string; writes: number } | null> {
+    return operations.unappliedBatch(this.db, this.connectionId);
+  }
+
   takeBatchOperations(batchId: string): Promise<operations.OperationRow[]> {
     return operations.takeBatchOperations(this.db, this.connectionId, batchId);
   }

@@ -38,6 +38,32 @@ export async function takeBatchOperations(db: Db, connectionId: string, batchId:
     .orderBy(asc(operations.id))) as OperationRow[];
 }
 
+/**
+ * The oldest batch with writes still queued and its count of them, or null. A batch is left so when the
+ * worker died after its plan was committed but before the workflow learned the batch's id: the records were
+ * settled, so nothing would plan those writes again.
+ */
+export async function unappliedBatch(db: Db, connectionId: string): Promise<{ batchId: string; writes: number } | null> {
+  const [oldest] = await db
+    .select({ batchId: operations.batchId })
+    .from(operations)
+    .where(and(eq(operations.connectionId, connectionId), inArray(operations.status, ['pending', 'started'])))
+    .orderBy(asc(operations.id))
+    .limit(1);
+  if (!oldest) return null;
+  const [{ writes }] = await db
+    .select({ writes: sql<number>`count(*)::int` })
+    .from(operations)
+    .where(
+      and(
+        eq(operations.connectionId, connectionId),
+        eq(operations.batchId, oldest.batchId),
+        inArray(operations.status, ['pending', 'started']),
+      ),
+    );
+  return { batchId: oldest.batchId, writes };
+}
+
 export async function setOperationStatus(db: Db, ids: number[], status: OperationStatus): Promise<void> {
   if (ids.length === 0) return;
   await db.update(operations).set({ status, updatedAt: sql`now()` }).where(inArray(operations.id, ids));

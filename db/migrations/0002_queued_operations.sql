@@ -1,0 +1,1 @@
+CREATE INDEX "operations_queued" ON "operations" USING btree ("connection_id","id") WHERE "operations"."status" in ('pending', 'started');
