@@ -49,6 +49,9 @@ export class StubConnection {
   readonly calls: Call[] = [];
   exists = true;
   pollIntervalSeconds = 3600;
+  reconcileIntervalHours = 24;
+  /** pages of each side's reconcile listing */
+  reconcilePages = 2;
   pagesPerSide = 2;
   contactsPerPage = 3;
   /** what markAllDirty finds to mark */
@@ -111,7 +114,13 @@ export class StubConnection {
   readonly activities: Activities = {
     loadConnection: async (...args) => {
       await this.called('loadConnection', args);
-      return { exists: this.exists, deleted: false, pollIntervalSeconds: this.pollIntervalSeconds, apps: { a: 'stub', b: 'stub' } };
+      return {
+        exists: this.exists,
+        deleted: false,
+        pollIntervalSeconds: this.pollIntervalSeconds,
+        reconcileIntervalHours: this.reconcileIntervalHours,
+        apps: { a: 'stub', b: 'stub' },
+      };
     },
     recordPhase: async (...args) => this.called('recordPhase', args),
     markAllDirty: async (...args) => {
@@ -143,6 +152,22 @@ export class StubConnection {
       }
       const [, side, cursor] = args;
       return { nextCursor: nextFeedCursor(side, cursor), count: 0, hasMore: false, expired: false };
+    },
+    beginReconcile: async (...args) => {
+      await this.called('beginReconcile', args);
+      return { startedAt: new Date().toISOString() };
+    },
+    reconcilePage: async (...args) => {
+      await this.called('reconcilePage', args);
+      const cursor = args[2];
+      const page = cursor === null ? 0 : Number(cursor.split('-')[1]);
+      // One change the feed missed on each side's first page.
+      return {
+        nextCursor: page + 1 < this.reconcilePages ? `listing-${page + 1}` : null,
+        listed: this.contactsPerPage,
+        changed: page === 0 ? 1 : 0,
+        total: null,
+      };
     },
     planNextBatch: async (...args) => {
       await this.called('planNextBatch', args);
