@@ -52,6 +52,8 @@ export class StubConnection {
   reconcileIntervalHours = 24;
   /** pages of each side's reconcile listing */
   reconcilePages = 2;
+  /** what finishScan finds gone */
+  missingOnFinish = 0;
   pagesPerSide = 2;
   contactsPerPage = 3;
   /** what markAllDirty finds to mark */
@@ -143,7 +145,7 @@ export class StubConnection {
     },
     finishScan: async (...args) => {
       await this.called('finishScan', args);
-      return { missing: 0, brake: null };
+      return { missing: this.missingOnFinish, brake: null };
     },
     fetchChanges: async (...args) => {
       await this.called('fetchChanges', args);
