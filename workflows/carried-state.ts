@@ -116,6 +116,9 @@ function initialState(): CarriedState {
 
 /** The state a run starts from: a new connection's, or the one carried, whose missing fields get defaults. */
 export function startingState(carried: CarriedState | undefined): CarriedState {
-  // Runs continued from older code may lack newer fields: defaults fill them.
-  return carried ? { ...initialState(), ...carried } : initialState();
+  // Runs continued from older code may lack newer fields: defaults fill them. A connection that never had a
+  // reconcile counts its interval from this run, so a deploy does not list every connection's apps at once.
+  if (!carried) return initialState();
+  const lastReconcileAt = carried.lastReconcileAt === undefined ? new Date().toISOString() : carried.lastReconcileAt;
+  return { ...initialState(), ...carried, lastReconcileAt };
 }
