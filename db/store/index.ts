@@ -125,6 +125,11 @@ export class SyncStore {
 
   // Applying: the planned writes and what became of them.
 
+  /** A planned batch nobody applied (its planner's completion was lost in a crash), to apply before planning more. */
+  unappliedBatch(): Promise<{ batchId: string; writes: number } | null> {
+    return operations.oldestUnappliedBatch(this.db, this.connectionId);
+  }
+
   takeBatchOperations(batchId: string): Promise<operations.OperationRow[]> {
     return operations.takeBatchOperations(this.db, this.connectionId, batchId);
   }
