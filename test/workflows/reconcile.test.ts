@@ -101,6 +101,47 @@ describe('the reconcile in the connection workflow', () => {
     expect(stub.callsTo('beginReconcile')).toHaveLength(0);
   });
 
+  it('a listing that sees nothing waits for confirmation, as a re-scan does; confirmed, the missing are gone', async () => {
+    const stub = await running((s) => {
+      s.listingLooksEmpty = true;
+      s.missingOnFinish = 6;
+    });
+    await h.control.reconcile(stub.id);
+    const held = await h.statusWhen(stub, 'the brake', (s) => s.phase === 'needs-confirmation');
+    expect(held.brake?.reasons).toEqual(['side a suddenly lists no contacts where it had 6']);
+    expect(held.reconcile.currentCycle).toBe(2);
+    await h.control.confirm(stub.id);
+    const status = await h.statusWhen(stub, 'the confirmed reconcile', (s) => s.reconcile.last?.cycle === 2 && !s.syncing);
+    expect(status.reconcile.last?.deleted).toEqual({ a: 6, b: 6 });
+    const finishes = stub.callsTo('finishScan').map((args) => [args[1], args[3]]);
+    expect(finishes).toEqual([
+      ['a', { touchedBefore: expect.any(String) }],
+      ['a', { touchedBefore: expect.any(String), confirmed: true }],
+      ['b', { touchedBefore: expect.any(String) }],
+    ]);
+  });
+
+  it('a run continued from code that knew no reconcile counts the interval from then, not at once', async () => {
+    const stub = h.newStub();
+    await h.startFrom(stub, {
+      version: 1,
+      phase: 'running',
+      paused: false,
+      pollIntervalSeconds: 3600,
+      scan: { a: null, b: null },
+      feed: { a: 'feed-a-5', b: 'feed-b-5' },
+      syncRequested: false,
+      cycles: 5,
+      lastCycleAt: new Date().toISOString(),
+      lastError: null,
+    });
+    const status = await h.statusWhen(stub, 'the carried state', (s) => s.cycles === 5 && s.reconcile.nextAt !== null);
+    expect(Date.parse(status.reconcile.nextAt!) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    await expect(h.control.syncNow(stub.id)).resolves.toEqual({ cycle: 6 });
+    await h.statusWhen(stub, 'cycle 6', (s) => s.cycles === 6 && !s.syncing);
+    expect(stub.callsTo('beginReconcile')).toHaveLength(0);
+  });
+
   it('a listing cut by continue-as-new goes on from its page: every page read once, the outcome whole', async () => {
     const stub = await running((s) => (s.reconcilePages = 40));
     await expect(h.control.reconcile(stub.id)).resolves.toEqual({ cycle: 2 });

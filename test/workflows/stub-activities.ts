@@ -54,6 +54,8 @@ export class StubConnection {
   reconcilePages = 2;
   /** what finishScan finds gone */
   missingOnFinish = 0;
+  /** the reconcile's finishScan finds side a's contacts all gone: the brake holds it until confirmed */
+  listingLooksEmpty = false;
   pagesPerSide = 2;
   contactsPerPage = 3;
   /** what markAllDirty finds to mark */
@@ -145,6 +147,10 @@ export class StubConnection {
     },
     finishScan: async (...args) => {
       await this.called('finishScan', args);
+      const options = args[3] ?? {};
+      if (this.listingLooksEmpty && args[1] === 'a' && options.touchedBefore && !options.confirmed) {
+        return { missing: 0, brake: { reasons: ['side a suddenly lists no contacts where it had 6'] } };
+      }
       return { missing: this.missingOnFinish, brake: null };
     },
     fetchChanges: async (...args) => {
