@@ -8,11 +8,13 @@ export function connectionActivities(deps: ActivityDeps) {
   return {
     async loadConnection(connectionId: string): Promise<ConnectionFacts> {
       const row = await storeOf(connectionId).connection();
-      if (!row) return { exists: false, deleted: true, pollIntervalSeconds: 30, apps: { a: '', b: '' } };
+      if (!row) return { exists: false, deleted: true, pollIntervalSeconds: 30, reconcileIntervalHours: 0, apps: { a: '', b: '' } };
+      const settings = settingsOf(row);
       return {
         exists: true,
         deleted: row.deletedAt !== null,
-        pollIntervalSeconds: settingsOf(row).pollIntervalSeconds,
+        pollIntervalSeconds: settings.pollIntervalSeconds,
+        reconcileIntervalHours: settings.reconcileIntervalHours,
         apps: { a: row.appA, b: row.appB },
       };
     },

@@ -25,8 +25,11 @@ export function planActivities(deps: ActivityDeps) {
     async planNextBatch(connectionId: string, mode: PlanInput['mode'], options: PlanOptions = {}): Promise<PlanResult> {
       return withFailureKinds(async () => {
         const { store, settings, context } = await openForPlanning(deps, connectionId);
-        const orphan = await store.unappliedBatch();
-        if (orphan) return { ...nothingPlanned(orphan.batchId), writes: orphan.writes, remaining: true, destructive: 0 };
+        // A worker that died after recording a plan but before its completion reached the workflow left that
+        // plan's writes queued under a batch id the workflow never learnt; the retry hands that batch over
+        // first, or its records (settled by it) would never be written.
+        const unapplied = await store.unappliedBatch();
+        if (unapplied) return { ...nothingPlanned(unapplied.batchId), writes: unapplied.writes, remaining: true, destructive: 0 };
         const batch = await store.takeDirtyBatch(batchSize);
         const batchId = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
         if (batch.records.length === 0) return { ...nothingPlanned(batchId), remaining: false, destructive: 0 };

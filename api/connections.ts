@@ -309,6 +309,14 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
     res.status(202).json({ accepted: true, cycle, contacts });
   });
 
+  // Feeds miss things (clock skew, deletions that leave no trace, expired tokens); this lists both apps now
+  // instead of at the next reconcile interval. Refused like a resync (initial sync, paused).
+  router.post('/connections/:id/reconcile', async (req, res) => {
+    const row = await load(res, req.params.id);
+    const { cycle } = await drive(row.id, 'reconcile', () => control.reconcile(row.id));
+    res.status(202).json({ accepted: true, cycle, reconcile: true });
+  });
+
   // A replay runs in the contact's failure case (the same execution ops see in the Temporal UI), so the
   // outcome is recorded in one place whichever way it was asked for.
   const replay = async (row: ConnectionRow, failure: FailureRow) => {

@@ -11,6 +11,8 @@ export interface ConnectionControlPort {
   syncNow(connectionId: string): Promise<{ cycle: number }>;
   /** Marks every contact to be planned again and starts a cycle; refused when syncNow would be. */
   resync(connectionId: string): Promise<{ cycle: number; contacts: number }>;
+  /** Lists both apps in the next cycle to find what the feeds missed; refused when syncNow would be. */
+  reconcile(connectionId: string): Promise<{ cycle: number }>;
   /** The safety brake's answers. */
   confirm(connectionId: string): Promise<ConnectionStatus>;
   cancel(connectionId: string): Promise<ConnectionStatus>;

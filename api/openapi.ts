@@ -199,6 +199,21 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
       ...workflowErrors,
     },
   });
+  route({
+    method: 'post',
+    path: '/connections/{id}/reconcile',
+    summary: 'Reconcile now: list both apps to find what the change feeds missed',
+    description:
+      'Runs in the next cycle (at once): both apps are listed by id and version, contacts whose version differs are read again, and what is gone is handled by the deletion policy; contacts in sync are not written. Returns once that cycle has begun listing, with its number; its findings appear in `status.reconcile.last`. Runs by itself every `settings.reconcileIntervalHours`. Refused (409) during the initial sync and while paused.',
+    tags: ['connections'],
+    request: { params: idParamsSchema },
+    responses: {
+      202: json(syncAcceptedSchema.extend({ reconcile: z.literal(true) }), 'The reconcile has started'),
+      ...authErrors,
+      ...notFound,
+      ...workflowErrors,
+    },
+  });
   for (const [action, summary] of [
     ['confirm', 'Let the deletions held by the safety brake go through'],
     ['cancel', 'Drop the deletions held by the safety brake (links are kept)'],

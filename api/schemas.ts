@@ -161,6 +161,22 @@ export const connectionStatusSchema = z
       failed: z.number(),
       conflicts: z.number(),
     }),
+    reconcile: z
+      .object({
+        nextAt: z.string().nullable().openapi({ description: 'When the next periodic reconcile is due; null while none can run' }),
+        currentCycle: z.number().nullable().openapi({ description: 'The cycle whose reconcile is listing now' }),
+        last: z
+          .object({
+            cycle: z.number(),
+            startedAt: z.string(),
+            finishedAt: z.string(),
+            listed: sideCountsSchema,
+            changed: sideCountsSchema.openapi({ description: 'Contacts whose changes the feeds had missed, now synced' }),
+            deleted: sideCountsSchema.openapi({ description: 'Deletions the feeds had not reported, now handled by the deletion policy' }),
+          })
+          .nullable(),
+      })
+      .openapi({ description: 'The periodic listing of both apps that finds what the change feeds missed' }),
   })
   .openapi('ConnectionStatus', { description: 'Live status, as reported by the connection workflow.' });
 

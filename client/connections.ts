@@ -4,6 +4,7 @@ import {
   cancelUpdate,
   confirmUpdate,
   pauseUpdate,
+  reconcileUpdate,
   resumeUpdate,
   resyncUpdate,
   settingsChangedSignal,
@@ -60,6 +61,11 @@ export class ConnectionControl {
   /** Marks every contact to be planned again and starts a cycle; refused like syncNow, and then nothing is marked. */
   resync(connectionId: string): Promise<{ cycle: number; contacts: number }> {
     return this.handle(connectionId).executeUpdate(resyncUpdate);
+  }
+
+  /** Returns once the cycle that lists both apps has begun, with its number; status.reconcile.last reports it. */
+  reconcile(connectionId: string): Promise<{ cycle: number }> {
+    return this.handle(connectionId).executeUpdate(reconcileUpdate);
   }
 
   confirm(connectionId: string): Promise<ConnectionStatus> {

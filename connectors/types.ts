@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ListedVersion } from '../sync/reconcile';
 import type { AppRecord, FieldDef, FieldValue } from '../sync/types';
 import type { ErrorInfo } from './errors';
 
@@ -50,6 +51,16 @@ export interface Page {
   total?: number;
 }
 
+export type { ListedVersion } from '../sync/reconcile';
+
+/** A page of the cheapest listing: each contact's id and version, nothing else. */
+export interface VersionPage {
+  entries: ListedVersion[];
+  /** null on the last page. */
+  nextCursor: string | null;
+  total?: number;
+}
+
 export type Change = { deleted: false; record: AppRecord } | { deleted: true; id: string };
 
 export interface ChangeSet {
@@ -79,6 +90,12 @@ export interface Connector {
   fieldCatalog(): Promise<FieldDef[]>;
   /** One page of a full listing of the scope. */
   listPage(cursor: string | null, pageSize: number): Promise<Page>;
+  /**
+   * One page of the cheapest listing of the scope the app offers: ids and versions only (a fields projection).
+   * Optional: the reconcile uses listPage where a connector has none. The versions must be those listPage
+   * and get return, since the reconcile compares them with the stored ones.
+   */
+  listVersions?(cursor: string | null, pageSize: number): Promise<VersionPage>;
   /** A feed position at "now", taken before a full scan so that nothing changed during the scan is missed. */
   currentCursor(): Promise<string>;
   /** Changes since a cursor; throws FeedExpiredError when the app rejects it. */

@@ -39,6 +39,11 @@ export const connectionSettingsSchema = z.object({
     .default({ policy: 'never', protectA: false, protectB: false }),
   unsubscribes: z.enum(['off', 'tag']).default('off'),
   pollIntervalSeconds: z.number().int().min(1).max(86_400).default(30),
+  /**
+   * Hours between reconciles: a listing of ids and versions that finds what the change feeds missed. 0: only
+   * on demand (POST /connections/:id/reconcile).
+   */
+  reconcileIntervalHours: z.number().min(0).max(8_760).default(24),
   /** Share of linked contacts one cycle may trash or delete before it waits for confirmation. */
   safetyBrakeShare: z.number().min(0).max(1).default(0.1),
 });

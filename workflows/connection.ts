@@ -5,6 +5,7 @@ import {
   cancelUpdate,
   confirmUpdate,
   pauseUpdate,
+  reconcileUpdate,
   resumeUpdate,
   resyncUpdate,
   settingsChangedSignal,
@@ -58,6 +59,10 @@ function answerMessages(connection: LiveConnection): void {
   });
   setHandler(resyncUpdate, () => connection.resync(), {
     description: 'Plan every contact again (applies changed settings to all), then run a cycle at once.',
+    validator: () => connection.refuseUnlessCycling(),
+  });
+  setHandler(reconcileUpdate, () => connection.requestReconcile(), {
+    description: 'List both apps (ids and versions) in the next cycle to find what the change feeds missed, and sync it.',
     validator: () => connection.refuseUnlessCycling(),
   });
   setHandler(confirmUpdate, () => connection.decide('confirm'), {

@@ -11,6 +11,8 @@ export interface ConnectionFacts {
   exists: boolean;
   deleted: boolean;
   pollIntervalSeconds: number;
+  /** hours between reconciles; 0: only on demand */
+  reconcileIntervalHours: number;
   apps: { a: string; b: string };
 }
 
@@ -18,6 +20,22 @@ export interface ScanPageResult {
   nextCursor: string | null;
   count: number;
   total: number | null;
+}
+
+export interface ReconcilePageResult {
+  nextCursor: string | null;
+  /** contacts the page listed */
+  listed: number;
+  /** of them, contacts whose content differed from the stored one (new ones included): these get planned */
+  changed: number;
+  total: number | null;
+}
+
+export interface FinishScanOptions {
+  /** someone confirmed what the brake held */
+  confirmed?: boolean;
+  /** a reconcile's listing: only records stored before it began (ISO time, from beginReconcile) can be gone */
+  touchedBefore?: string;
 }
 
 export interface FinishScanResult {
@@ -80,8 +98,16 @@ export interface Activities {
   beginScan(connectionId: string, side: Side): Promise<{ feedCursor: string }>;
   scanPage(connectionId: string, side: Side, cursor: string | null, scanId: string): Promise<ScanPageResult>;
   /** After a re-scan, what the scan did not see is gone from the app (unless the brake holds it). */
-  finishScan(connectionId: string, side: Side, scanId: string, options?: { confirmed?: boolean }): Promise<FinishScanResult>;
+  finishScan(connectionId: string, side: Side, scanId: string, options?: FinishScanOptions): Promise<FinishScanResult>;
   fetchChanges(connectionId: string, side: Side, cursor: string): Promise<ChangesResult>;
+
+  /** Where a reconcile's listing begins, by the clock that stamps stored records. */
+  beginReconcile(connectionId: string): Promise<{ startedAt: string }>;
+  /**
+   * One page of the reconcile's listing (the app's cheapest: ids and versions, else the full one): contacts
+   * whose version differs are read and stored, the others only marked seen; finishScan then finds the gone.
+   */
+  reconcilePage(connectionId: string, side: Side, cursor: string | null, scanId: string): Promise<ReconcilePageResult>;
 
   planNextBatch(connectionId: string, mode: PlanMode, options?: PlanOptions): Promise<PlanResult>;
   /** The brake's cancel: the deletions seen this cycle are not acted on; links stay. */

@@ -59,6 +59,11 @@ export class LiveConnection {
       currentCycle: state.cycleInProgress?.cycle ?? null,
       lastCycle: state.lastCycle,
       counts: state.counts,
+      reconcile: {
+        nextAt: state.paused || state.phase !== 'running' ? null : this.nextReconcileAt(),
+        currentCycle: state.reconcile?.cycle ?? null,
+        last: state.lastReconcile,
+      },
     };
   }
 
@@ -100,6 +105,25 @@ export class LiveConnection {
     const { marked } = await quick.markAllDirty(this.connectionId);
     const { cycle } = await this.startCycle();
     return { cycle, contacts: marked };
+  }
+
+  /**
+   * Asks the next cycle for a reconcile and answers once that cycle has begun listing, with its number. A
+   * reconcile already listing when asked does not count: it may have passed what the caller wants found.
+   */
+  async requestReconcile(): Promise<{ cycle: number }> {
+    const { state } = this;
+    state.reconcileRequested = true;
+    state.syncRequested = true;
+    await condition(() => !state.reconcileRequested || this.stopRequested);
+    return { cycle: state.reconcile?.cycle ?? state.lastReconcile?.cycle ?? state.cycles + 1 };
+  }
+
+  /** Whether the cycle starting now lists both sides: asked for, or a reconcile interval since the last. */
+  reconcileDue(): boolean {
+    if (this.state.reconcileRequested) return true;
+    const at = this.nextReconcileAt();
+    return at !== null && Date.parse(at) <= Date.now();
   }
 
   /** The validator of the updates that start a cycle: refused before anything is written to history. */
@@ -159,6 +183,7 @@ export class LiveConnection {
     const facts = await quick.loadConnection(this.connectionId);
     if (!facts.exists || facts.deleted) return false;
     state.pollIntervalSeconds = facts.pollIntervalSeconds;
+    state.reconcileIntervalHours = facts.reconcileIntervalHours;
     if (state.phase === 'needs-reauth') {
       state.phase = state.scan.a || state.scan.b ? 'initial-scan' : 'running';
       state.lastError = null;
@@ -189,6 +214,21 @@ export class LiveConnection {
     return at ? Date.parse(at) - Date.now() : 0;
   }
 
+  /** A reconcile interval after the last one began; none yet (a run continued from older code): now. Off: null. */
+  private nextReconcileAt(): string | null {
+    const { lastReconcileAt, reconcileIntervalHours } = this.state;
+    if (reconcileIntervalHours <= 0) return null;
+    if (!lastReconcileAt) return new Date().toISOString();
+    return new Date(Date.parse(lastReconcileAt) + reconcileIntervalHours * 3_600_000).toISOString();
+  }
+
+  /** Time until the next cycle must start: the poll's, or sooner when a reconcile falls due first. */
+  private nextWakeDue(): number {
+    const reconcileAt = this.nextReconcileAt();
+    const reconcile = reconcileAt ? Date.parse(reconcileAt) - Date.now() : Infinity;
+    return Math.min(this.nextCycleDue(), reconcile);
+  }
+
   /**
    * Waits for the next cycle's time or a sync request; false when something else (a pause, a stop, new
    * settings) ended the wait. The time is state, so a run that continued as new keeps the rhythm instead
@@ -196,10 +236,10 @@ export class LiveConnection {
    */
   async waitUntilCycleDue(): Promise<boolean> {
     const { state } = this;
-    const due = state.cycleInProgress ? 0 : this.nextCycleDue();
+    const due = state.cycleInProgress ? 0 : this.nextWakeDue();
     if (due <= 0) return true;
     await condition(() => state.syncRequested || this.stopRequested || this.settingsDirty || state.paused, due);
-    return state.syncRequested || this.nextCycleDue() <= 0;
+    return state.syncRequested || this.nextWakeDue() <= 0;
   }
 
   /** Runs the initial sync or a cycle; an auth or configuration failure stops calls until settings change. */

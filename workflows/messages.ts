@@ -37,6 +37,30 @@ export interface ConnectionStatus {
   /** what the last finished cycle did */
   lastCycle: CycleResult | null;
   counts: ConnectionCounts;
+  reconcile: ReconcileStatus;
+}
+
+/** The periodic listing that finds what the change feeds missed. */
+export interface ReconcileStatus {
+  /** when the next one is due; null while none can run (reconcileIntervalHours 0, initial sync, paused) */
+  nextAt: string | null;
+  /** the cycle whose reconcile is listing now, else null */
+  currentCycle: number | null;
+  /** what the last finished one found */
+  last: ReconcileResult | null;
+}
+
+export interface ReconcileResult {
+  /** the cycle it ran in: its writes show in that cycle's result */
+  cycle: number;
+  startedAt: string;
+  finishedAt: string;
+  /** contacts each side listed */
+  listed: SideCounts;
+  /** contacts whose content the feeds had missed (new ones included), now planned */
+  changed: SideCounts;
+  /** contacts gone from each side that the feeds had not reported, now handled by the deletion policy */
+  deleted: SideCounts;
 }
 
 export interface CycleResult {
@@ -62,6 +86,12 @@ export const syncNowUpdate = defineUpdate<{ cycle: number }>('syncNowAndStart');
  * marking happens only when the workflow accepts (not during the initial sync, not while paused).
  */
 export const resyncUpdate = defineUpdate<{ cycle: number; contacts: number }>('resync');
+/**
+ * Lists both sides (ids and versions) in the next cycle to find what the feeds missed, then plans it like any
+ * change; answers with that cycle's number once its reconcile has started. An update, so it is refused as
+ * resync is (initial sync, paused).
+ */
+export const reconcileUpdate = defineUpdate<{ cycle: number }>('reconcile');
 /** Settings live in the database; this only tells the workflow to re-read them. */
 export const settingsChangedSignal = defineSignal('settingsChanged');
 /** Ends the workflow after the step in progress; records are kept. */

@@ -1,6 +1,6 @@
 import { log } from '@temporalio/workflow';
 import { io, quick } from './activity-proxies';
-import { newScan } from './carried-state';
+import { newReconcile, newScan, reconcileResult } from './carried-state';
 import type { PlanMode, Side } from './contract';
 import type { LiveConnection } from './live-connection';
 import type { ConnectionCounts, SideCounts } from './messages';
@@ -15,11 +15,13 @@ export async function initialSync(connection: LiveConnection): Promise<void> {
   const { state } = connection;
   for (const side of SIDES) await scanSide(connection, side);
   if (connection.stopRequested || state.scan.a || state.scan.b) return;
-  await reconcile(connection, 'initial');
+  await planAndApply(connection, 'initial');
   if (connection.stopRequested) return;
   await updateFailureCases(connection);
-  // No lastCycleAt yet: the first cycle follows at once, to pick up what changed during the scan.
+  // No lastCycleAt yet: the first cycle follows at once, to pick up what changed during the scan. The scan
+  // listed everything, so the first reconcile is due an interval from now.
   state.phase = 'running';
+  state.lastReconcileAt = new Date().toISOString();
   await connection.mirrorPhase();
 }
 
@@ -32,8 +34,12 @@ export async function cycle(connection: LiveConnection): Promise<void> {
     startedAt: new Date().toISOString(),
     before: JSON.parse(JSON.stringify(state.counts)) as ConnectionCounts,
   });
-  for (const side of SIDES) await fetchSide(connection, side);
-  await reconcile(connection, 'incremental');
+  // A reconcile cut by a continue-as-new lists on first: a re-scan started by the feed meanwhile would
+  // re-mark what its listing has seen.
+  if (!state.reconcile) for (const side of SIDES) await fetchSide(connection, side);
+  if (!state.reconcile && connection.reconcileDue() && !connection.stopRequested) await beginReconcile(connection, current.cycle);
+  if (state.reconcile) await listForReconcile(connection);
+  await planAndApply(connection, 'incremental');
   await updateFailureCases(connection);
   if (connection.stopRequested) return;
   state.allowDestructive = false;
@@ -113,8 +119,59 @@ async function fetchSide(connection: LiveConnection, side: Side): Promise<void> 
   }
 }
 
+async function beginReconcile(connection: LiveConnection, cycle: number): Promise<void> {
+  const { state } = connection;
+  const begun = await connection.step(() => io.beginReconcile(connection.connectionId));
+  if (!begun) return;
+  state.reconcile = newReconcile(cycle, new Date().toISOString(), begun.startedAt);
+  state.reconcileRequested = false;
+  state.lastReconcileAt = state.reconcile.startedAt;
+}
+
+/**
+ * Lists both sides, ids and versions, page by page: what the feeds missed is stored dirty, and what the
+ * listing did not see is gone (the safety brake guards that as it guards a re-scan). The planning that
+ * follows treats both like any change the feeds report.
+ */
+async function listForReconcile(connection: LiveConnection): Promise<void> {
+  const { connectionId, state } = connection;
+  const progress = state.reconcile!;
+  for (const side of SIDES) {
+    const listing = progress.sides[side];
+    while (!listing.done && !connection.stopRequested) {
+      const page = await connection.step(() => io.reconcilePage(connectionId, side, listing.cursor, progress.scanId));
+      if (!page) return;
+      listing.listed += page.listed;
+      listing.changed += page.changed;
+      listing.cursor = page.nextCursor;
+      if (page.nextCursor === null) {
+        const finished = await finishListing(connection, side);
+        if (!finished) return;
+        listing.deleted = finished.missing;
+        listing.done = true;
+      }
+      await connection.continueAsNewIfSuggested();
+    }
+  }
+  if (connection.stopRequested) return;
+  state.lastReconcile = reconcileResult(progress, new Date().toISOString());
+  state.reconcile = null;
+  log.info('reconcile finished', { connectionId, ...state.lastReconcile });
+}
+
+/** What the listing did not see is gone, unless the brake holds it and nobody confirms. */
+async function finishListing(connection: LiveConnection, side: Side): Promise<{ missing: number } | undefined> {
+  const { connectionId, state } = connection;
+  const { scanId, listingFrom } = state.reconcile!;
+  const finished = await connection.step(() => io.finishScan(connectionId, side, scanId, { touchedBefore: listingFrom }));
+  if (!finished?.brake) return finished;
+  const decision = await connection.holdForConfirmation(finished.brake);
+  if (decision !== 'confirm') return decision === 'cancel' ? { missing: 0 } : undefined;
+  return connection.step(() => io.finishScan(connectionId, side, scanId, { touchedBefore: listingFrom, confirmed: true }));
+}
+
 /** Plans and applies until no changed record is left. */
-async function reconcile(connection: LiveConnection, mode: PlanMode): Promise<void> {
+async function planAndApply(connection: LiveConnection, mode: PlanMode): Promise<void> {
   const { connectionId, state } = connection;
   let remaining = true;
   let rechecked = false;

@@ -8,7 +8,7 @@ import {
   errorInfo,
   type ErrorInfo,
 } from '../errors';
-import type { Capabilities, ChangeSet, Connector, Page, WriteOp, WriteResult } from '../types';
+import type { Capabilities, ChangeSet, Connector, Page, VersionPage, WriteOp, WriteResult } from '../types';
 import { allPages } from '../kit/paging';
 import { unexpected } from '../kit/statuses';
 import { failure, invalidValue, refusal, writeInBatches } from '../kit/writes';
@@ -95,6 +95,21 @@ export class SandboxConnector implements Connector {
     });
     if (reply.status !== 200) this.unexpected('listing contacts', reply);
     return { records: reply.body.data.map(toRecord), nextCursor: reply.body.next_cursor, total: reply.body.total };
+  }
+
+  /** The listing with `fields=id,version`: the reconcile's cheap pass over the account. */
+  async listVersions(cursor: string | null, pageSize: number): Promise<VersionPage> {
+    const reply = await this.client.call<{ data: Pick<WireContact, 'id' | 'version'>[]; next_cursor: string | null; total: number }>(
+      'GET',
+      '/contacts',
+      { query: { limit: Math.min(Math.max(1, pageSize), MAX_PAGE), cursor, fields: 'id,version' } },
+    );
+    if (reply.status !== 200) this.unexpected('listing contact versions', reply);
+    return {
+      entries: reply.body.data.map((c) => ({ id: c.id, version: String(c.version) })),
+      nextCursor: reply.body.next_cursor,
+      total: reply.body.total,
+    };
   }
 
   async currentCursor(): Promise<string> {

@@ -48,23 +48,47 @@ export class SyncStore {
 
   // Scanning: what the apps list.
 
-  /** A page of a full scan (scanId) or of the change feed (null). */
-  storeScannedPage(side: Side, page: records.StoredRecord[], scanId: string | null): Promise<void> {
+  /**
+   * A page of a full listing (scanId) or of the change feed (null). Returns the ids whose content changed:
+   * those, and only those, are planned.
+   */
+  storeScannedPage(side: Side, page: records.StoredRecord[], scanId: string | null): Promise<string[]> {
     return records.upsertRecords(this.db, this.connectionId, side, page, { kind: 'listed', scanId });
+  }
+
+  /** The stored versions of the side's live records among `ids`, for the reconcile to compare a listing with. */
+  knownVersions(side: Side, ids: string[]): Promise<Record<string, string>> {
+    return records.knownVersions(this.db, this.connectionId, side, ids);
+  }
+
+  /** A listing saw these records as stored: they are marked seen by it, and nothing else changes. */
+  markSeen(side: Side, ids: string[], scanId: string): Promise<void> {
+    return records.markSeen(this.db, this.connectionId, side, ids, scanId);
+  }
+
+  /** Now, by the clock that stamps the records: where a reconcile's listing begins. */
+  now(): Promise<Date> {
+    return records.databaseNow(this.db);
   }
 
   recordDeletions(side: Side, ids: string[]): Promise<void> {
     return records.recordDeletions(this.db, this.connectionId, side, ids);
   }
 
-  /** How many of the side's live records the full scan saw: the brake's view before finishing it. */
-  scanCoverage(side: Side, scanId: string): Promise<{ live: number; seen: number }> {
-    return records.scanCoverage(this.db, this.connectionId, side, scanId);
+  /**
+   * How many of the side's live records the full listing saw: the brake's view before finishing it. With
+   * `touchedBefore` (a reconcile), only records last changed before the listing began count.
+   */
+  scanCoverage(side: Side, scanId: string, touchedBefore?: Date): Promise<{ live: number; seen: number }> {
+    return records.scanCoverage(this.db, this.connectionId, side, scanId, touchedBefore);
   }
 
-  /** Ends a full scan: live records it did not see are deleted (and dirty). Returns how many. */
-  finishScan(side: Side, scanId: string): Promise<number> {
-    return records.markUnseenDeleted(this.db, this.connectionId, side, scanId);
+  /**
+   * Ends a full listing (a re-scan, or a reconcile with `touchedBefore`): live records it did not see are
+   * deleted (and dirty), except, for a reconcile, those stored since its listing began. Returns how many.
+   */
+  finishScan(side: Side, scanId: string, touchedBefore?: Date): Promise<number> {
+    return records.markUnseenDeleted(this.db, this.connectionId, side, scanId, touchedBefore);
   }
 
   // Planning.
@@ -101,9 +125,9 @@ export class SyncStore {
 
   // Applying: the planned writes and what became of them.
 
-  /** Writes planned by an attempt whose answer was lost; applied before anything new is planned. */
+  /** A planned batch nobody applied (its planner's completion was lost in a crash), to apply before planning more. */
   unappliedBatch(): Promise<{ batchId: string; writes: number } | null> {
-    return operations.unappliedBatch(this.db, this.connectionId);
+    return operations.oldestUnappliedBatch(this.db, this.connectionId);
   }
 
   takeBatchOperations(batchId: string): Promise<operations.OperationRow[]> {

@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { ErrorInfo } from '../../connectors/errors';
 import type { Operation } from '../../sync/plan-types';
-import type { Db } from '../client';
+import { rowsOf, type Db } from '../client';
 import { operations } from '../schema';
 
 // The queue of planned writes. A row is written before the app is called (the intent), marked started just
@@ -39,29 +39,23 @@ export async function takeBatchOperations(db: Db, connectionId: string, batchId:
 }
 
 /**
- * The oldest batch with writes still queued and its count of them, or null. A batch is left so when the
- * worker died after its plan was committed but before the workflow learned the batch's id: the records were
- * settled, so nothing would plan those writes again.
+ * The oldest batch that was planned and never applied, and its writes: a plan recorded by an activity whose
+ * worker died before the workflow heard of it, or one that a stop or an auth failure came between plan and
+ * apply. A batch an apply has touched (any write started, done or failed) is the apply's own to finish.
  */
-export async function unappliedBatch(db: Db, connectionId: string): Promise<{ batchId: string; writes: number } | null> {
-  const [oldest] = await db
-    .select({ batchId: operations.batchId })
-    .from(operations)
-    .where(and(eq(operations.connectionId, connectionId), inArray(operations.status, ['pending', 'started'])))
-    .orderBy(asc(operations.id))
-    .limit(1);
-  if (!oldest) return null;
-  const [{ writes }] = await db
-    .select({ writes: sql<number>`count(*)::int` })
-    .from(operations)
-    .where(
-      and(
-        eq(operations.connectionId, connectionId),
-        eq(operations.batchId, oldest.batchId),
-        inArray(operations.status, ['pending', 'started']),
-      ),
-    );
-  return { batchId: oldest.batchId, writes };
+export async function oldestUnappliedBatch(db: Db, connectionId: string): Promise<{ batchId: string; writes: number } | null> {
+  const result = await db.execute(sql`
+    SELECT o.batch_id AS "batchId", count(*)::int AS writes
+    FROM operations o
+    WHERE o.connection_id = ${connectionId} AND o.status = 'pending'
+      AND NOT EXISTS (
+        SELECT 1 FROM operations x
+        WHERE x.connection_id = o.connection_id AND x.batch_id = o.batch_id AND x.status <> 'pending'
+      )
+    GROUP BY o.batch_id
+    ORDER BY min(o.id)
+    LIMIT 1`);
+  return rowsOf<{ batchId: string; writes: number }>(result)[0] ?? null;
 }
 
 export async function setOperationStatus(db: Db, ids: number[], status: OperationStatus): Promise<void> {

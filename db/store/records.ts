@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { Side, Snapshot } from '../../sync/types';
 import { rowsOf, type Db } from '../client';
 import { records } from '../schema';
@@ -40,20 +40,23 @@ export const snapshotOf = (r: RecordRow): Snapshot => ({
   deleted: r.deleted,
 });
 
-/** The one upsert of records: an app may list a record twice in a page, the last listing wins. */
+/**
+ * The one upsert of records: an app may list a record twice in a page, the last listing wins. Returns the ids
+ * whose content (or deletion) changed, new records included.
+ */
 export async function upsertRecords(
   db: Db,
   connectionId: string,
   side: Side,
   rows: StoredRecord[],
   origin: RecordOrigin,
-): Promise<void> {
-  if (rows.length === 0) return;
+): Promise<string[]> {
+  if (rows.length === 0) return [];
   const unique = [...new Map(rows.map((r) => [r.extId, r])).values()];
   const listed = origin.kind === 'listed';
   const scanId = listed ? origin.scanId : null;
   const changed = sql`${records.deleted} OR ${records.fields} IS DISTINCT FROM excluded.fields`;
-  await db
+  const written = await db
     .insert(records)
     .values(unique.map((r) => ({ connectionId, side, ...r, deleted: false, dirty: listed, scanId })))
     .onConflictDoUpdate({
@@ -71,7 +74,10 @@ export async function upsertRecords(
             }
           : { updatedAt: sql`now()` }),
       },
-    });
+    })
+    // updated_at moves to the statement's now() exactly when the content changed (or the record is new).
+    .returning({ extId: records.extId, changed: sql<boolean>`${records.updatedAt} = now()` });
+  return written.filter((r) => r.changed).map((r) => r.extId);
 }
 
 /** Deletions the change feed reported: dirty, so the plan acts on them. */
@@ -116,12 +122,45 @@ export async function storeStaleRecord(
 
 const liveOf = (connectionId: string, side: Side) => and(ofSide(connectionId, side), eq(records.deleted, false));
 
+/**
+ * The live records a listing could have seen: with `touchedBefore` (a reconcile, run while other paths may
+ * store records), only those last changed before the listing began; a record stored since is not judged by it.
+ */
+const listableOf = (connectionId: string, side: Side, touchedBefore?: Date) =>
+  touchedBefore ? and(liveOf(connectionId, side), lt(records.updatedAt, touchedBefore)) : liveOf(connectionId, side);
+
+/** The stored versions of the side's live records among `ids`. */
+export async function knownVersions(db: Db, connectionId: string, side: Side, ids: string[]): Promise<Record<string, string>> {
+  if (ids.length === 0) return {};
+  const rows = await db
+    .select({ extId: records.extId, version: records.version })
+    .from(records)
+    .where(and(liveOf(connectionId, side), inArray(records.extId, ids)));
+  return Object.fromEntries(rows.map((r) => [r.extId, r.version]));
+}
+
+/** A listing saw these live records as the store holds them: nothing changes but the listing's mark. */
+export async function markSeen(db: Db, connectionId: string, side: Side, ids: string[], scanId: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(records)
+    .set({ scanId })
+    .where(and(liveOf(connectionId, side), inArray(records.extId, ids)));
+}
+
+/** The database's clock, which is the one `updated_at` is stamped with. */
+export async function databaseNow(db: Db): Promise<Date> {
+  const [row] = rowsOf<{ now: Date | string }>(await db.execute(sql`SELECT now() AS now`));
+  return new Date(row.now);
+}
+
 /** Of the side's live records, how many the full scan saw. */
 export async function scanCoverage(
   db: Db,
   connectionId: string,
   side: Side,
   scanId: string,
+  touchedBefore?: Date,
 ): Promise<{ live: number; seen: number }> {
   const [counts] = await db
     .select({
@@ -129,16 +168,22 @@ export async function scanCoverage(
       seen: sql<number>`count(*) filter (where ${records.scanId} = ${scanId})::int`,
     })
     .from(records)
-    .where(liveOf(connectionId, side));
+    .where(listableOf(connectionId, side, touchedBefore));
   return counts;
 }
 
-/** After a full scan, what it did not see is gone from the app. */
-export async function markUnseenDeleted(db: Db, connectionId: string, side: Side, scanId: string): Promise<number> {
+/** After a full listing, what it did not see is gone from the app. */
+export async function markUnseenDeleted(
+  db: Db,
+  connectionId: string,
+  side: Side,
+  scanId: string,
+  touchedBefore?: Date,
+): Promise<number> {
   const gone = await db
     .update(records)
     .set({ deleted: true, dirty: true, updatedAt: sql`now()` })
-    .where(and(liveOf(connectionId, side), or(isNull(records.scanId), ne(records.scanId, scanId))))
+    .where(and(listableOf(connectionId, side, touchedBefore), or(isNull(records.scanId), ne(records.scanId, scanId))))
     .returning({ id: records.extId });
   return gone.length;
 }

@@ -161,6 +161,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         cursor: stringParam(req.query.cursor, 'cursor'),
         email: stringParam(req.query.email, 'email'),
         ids,
+        fields: stringParam(req.query.fields, 'fields')?.split(',').filter(Boolean),
       }),
     );
   });
@@ -177,6 +178,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         message: `a batch holds at most ${MAX_BATCH_OPERATIONS} operations`,
       });
     }
+    inst(req).countWriteRequests(operations.length);
     res.json({ results: inst(req).batch(operations) });
   });
 
@@ -188,16 +190,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   app.post('/:inst/v1/contacts', ...api, (req: Req, res: Response) => {
     const key = req.headers['idempotency-key'];
+    inst(req).countWriteRequests(1);
     sendContact(res, inst(req).createOutcome(req.body, typeof key === 'string' ? key : undefined));
   });
 
   app.patch('/:inst/v1/contacts/:id', ...api, (req: Req, res: Response) => {
     const ifMatch = parseIfMatch(req.headers['if-match']);
+    inst(req).countWriteRequests(1);
     sendContact(res, inst(req).updateOutcome(req.params.id, req.body, ifMatch));
   });
 
   app.delete('/:inst/v1/contacts/:id', ...api, (req: Req, res: Response) => {
     const ifMatch = parseIfMatch(req.headers['if-match']);
+    inst(req).countWriteRequests(1);
     sendContact(res, inst(req).deleteOutcome(req.params.id, ifMatch));
   });
 
@@ -246,6 +251,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       retryAfterSeconds: body.retryAfterSeconds === undefined ? undefined : Number(body.retryAfterSeconds),
     });
     res.status(204).end();
+  });
+
+  // Test faults: what real apps' feeds miss, for the reconcile to find (README, "Test faults").
+  app.post('/:inst/_admin/contacts/:id/remove-silently', ...admin, (req: Req, res: Response) => {
+    inst(req).removeSilently(req.params.id);
+    res.status(204).end();
+  });
+
+  app.post('/:inst/_admin/contacts/:id/update-backdated', ...admin, (req: Req, res: Response) => {
+    const body = (req.body ?? {}) as { data?: unknown; updated_at?: unknown };
+    if (body.updated_at !== undefined && typeof body.updated_at !== 'string') {
+      return sendError(res, 422, { code: 'validation_failed', field: 'updated_at', message: 'updated_at must be a date-time string' });
+    }
+    sendContact(res, { status: 200, contact: inst(req).updateBackdated(req.params.id, body.data ?? {}, body.updated_at) });
   });
 
   app.get('/:inst/_admin/stats', ...admin, (req: Req, res: Response) => {

@@ -53,7 +53,7 @@ export interface InstanceState {
   contacts: Contact[];
   log: [seq: number, deleted: 0 | 1, id: string][];
   idempotency: [key: string, id: string][];
-  stats: { requests: number; rate_limited: number; writes: number };
+  stats: { requests: number; rate_limited: number; writes: number; write_requests?: number };
 }
 
 export interface ListQuery {
@@ -61,10 +61,12 @@ export interface ListQuery {
   cursor?: string | null;
   email?: string | null;
   ids?: string[] | null;
+  /** a projection: only these properties of each contact (the cheap listing of ids and versions) */
+  fields?: string[] | null;
 }
 
 export interface ListResult {
-  data: Contact[];
+  data: Partial<Contact>[];
   next_cursor: string | null;
   total: number;
 }
@@ -111,6 +113,18 @@ function firstLogIndexAfter(log: LogEntry[], seq: number): number {
   return lo;
 }
 
+const CONTACT_PROPERTIES: readonly string[] = ['id', 'version', ...WRITABLE_PROPERTIES, 'created_at', 'updated_at'];
+
+/** The `fields` parameter: a contact reduced to the named properties; an unknown name is a 400. */
+function projection(fields: string[]): (contact: Contact) => Partial<Contact> {
+  const unknown = fields.find((f) => !CONTACT_PROPERTIES.includes(f));
+  if (unknown !== undefined) {
+    throw new SandboxError(400, { code: 'invalid_parameter', field: 'fields', message: `fields: "${unknown}" is not a contact property` });
+  }
+  const keys = [...new Set(fields)] as (keyof Contact)[];
+  return (contact) => Object.fromEntries(keys.map((k) => [k, contact[k]])) as Partial<Contact>;
+}
+
 /** Accepts `"3"`, `W/"3"`, `3` or the number 3; anything else never matches. */
 export function parseIfMatch(value: unknown): number | null | undefined {
   if (value === undefined || value === null || value === '') return undefined;
@@ -134,7 +148,7 @@ export class SandboxInstance {
   private nextPersonIndex = 0;
   private seq = 0;
   private trimmedThrough = 0;
-  private counters = { requests: 0, rate_limited: 0, writes: 0 };
+  private counters = { requests: 0, rate_limited: 0, writes: 0, write_requests: 0 };
   private window = new RollingWindow(1000);
   private faults = new FaultQueue<FaultSpec>();
 
@@ -162,7 +176,7 @@ export class SandboxInstance {
       inst.latestSeq.set(id, seq);
     }
     for (const [key, id] of state.idempotency) inst.idempotency.set(key, id);
-    inst.counters = { ...state.stats };
+    inst.counters = { write_requests: 0, ...state.stats };
     return inst;
   }
 
@@ -285,7 +299,7 @@ export class SandboxInstance {
     this.nextPersonIndex = 0;
     this.seq = 0;
     this.trimmedThrough = 0;
-    this.counters = { requests: 0, rate_limited: 0, writes: 0 };
+    this.counters = { requests: 0, rate_limited: 0, writes: 0, write_requests: 0 };
     this.faults.clear();
     this.window.clear();
     this.onChange();
@@ -302,6 +316,47 @@ export class SandboxInstance {
 
   remove(id: string): void {
     this.unwrap(this.deleteOutcome(id, undefined, true));
+  }
+
+  /** Counts write operations the API received (each item of a batch), whether or not they changed anything. */
+  countWriteRequests(operations: number): void {
+    this.counters.write_requests += operations;
+  }
+
+  // ---- test faults: what real apps' feeds miss --------------------------------------------------------------
+
+  /**
+   * Deletes a contact the way some apps do without touching its modification time: the changes feed never
+   * reports it, and only a listing shows it gone. Ignores delete protection, like remove().
+   */
+  removeSilently(id: string): void {
+    const current = this.contactsById.get(id);
+    if (!current) throw new SandboxError(404, this.notFound(id).error!);
+    this.unlist(current);
+    // Entries of the contact still in the log are superseded by nothing: dropping its latest position skips them.
+    this.latestSeq.delete(id);
+    this.counters.writes++;
+    this.onChange();
+  }
+
+  /**
+   * Changes a contact with a modification stamp in the past (an app server whose clock is behind): the change
+   * lands before every reader's position in the feed, so no feed cursor taken earlier reports it.
+   */
+  updateBackdated(id: string, patch: unknown, updatedAt = new Date(Date.now() - 3_600_000).toISOString()): Contact {
+    const current = this.contactsById.get(id);
+    if (!current) throw new SandboxError(404, this.notFound(id).error!);
+    const input = validateInput(patch);
+    if (!input.ok) throw new SandboxError(422, input.error);
+    if (Number.isNaN(Date.parse(updatedAt))) {
+      throw new SandboxError(422, { code: 'validation_failed', field: 'updated_at', message: 'updated_at must be a date-time' });
+    }
+    const next: Contact = Object.freeze({ ...current, ...input.value, version: current.version + 1, updated_at: new Date(updatedAt).toISOString() });
+    this.contactsById.set(id, next);
+    this.indexEmails(current, next);
+    this.counters.writes++;
+    this.onChange();
+    return next;
   }
 
   private unwrap(outcome: Outcome): Contact {
@@ -353,8 +408,9 @@ export class SandboxInstance {
     }
     const page = ids.slice(start, start + limit);
     const more = start + limit < ids.length;
+    const project = query.fields ? projection(query.fields) : (contact: Contact) => contact;
     return {
-      data: page.map((id) => this.contactsById.get(id)!),
+      data: page.map((id) => project(this.contactsById.get(id)!)),
       next_cursor: more ? encodeCursor(`after:${page[page.length - 1]}`) : null,
       total: ids.length,
     };
@@ -445,10 +501,7 @@ export class SandboxInstance {
     const current = this.contactsById.get(id);
     if (!current) return this.notFound(id);
     if (ifMatch !== undefined && ifMatch !== current.version) return this.mismatch(current);
-    this.contactsById.delete(id);
-    const at = lowerBound(this.sortedIds, id);
-    if (this.sortedIds[at] === id) this.sortedIds.splice(at, 1);
-    this.indexEmails(current, null);
+    this.unlist(current);
     this.appendLog(id, true);
     return { status: 204 };
   }
@@ -513,6 +566,13 @@ export class SandboxInstance {
       created_at: now,
       updated_at: now,
     };
+  }
+
+  private unlist(contact: Contact): void {
+    this.contactsById.delete(contact.id);
+    const at = lowerBound(this.sortedIds, contact.id);
+    if (this.sortedIds[at] === contact.id) this.sortedIds.splice(at, 1);
+    this.indexEmails(contact, null);
   }
 
   private insert(contact: Contact): void {

@@ -118,7 +118,10 @@ export interface InstanceStats {
   contacts: number;
   requests: number;
   rate_limited: number;
+  /** changes of stored contacts, by the API or in-process */
   writes: number;
+  /** write operations the API received (each batch item counts), whether or not they changed anything */
+  write_requests: number;
   latest_seq: number;
 }
 

@@ -408,6 +408,18 @@ describe('pause, resume, sync', () => {
     expect(notRunning.status).toBe(409);
     expect(notRunning.body.error.code).toBe('workflow_not_running');
   });
+
+  it('asks the workflow for a reconcile and answers 202 with the cycle it runs in; refusals are 409', async () => {
+    const id = await createConnection();
+    const started = await server.request('POST', `/connections/${id}/reconcile`, { key: keyOne });
+    expect(started.status).toBe(202);
+    expect(started.body).toEqual({ accepted: true, cycle: 4, reconcile: true });
+    expect(control.callsTo('reconcile')).toEqual([id]);
+    control.fail('reconcile', namedError('WorkflowUpdateFailedError', 'update failed'));
+    const refused = await server.request('POST', `/connections/${id}/reconcile`, { key: keyOne });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('rejected');
+  });
 });
 
 describe('catalog, health and unknown routes', () => {

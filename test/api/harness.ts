@@ -26,6 +26,7 @@ export function statusFor(connectionId: string, phase: ConnectionPhase): Connect
     brake: null,
     currentCycle: null,
     lastCycle: null,
+    reconcile: { nextAt: null, currentCycle: null, last: null },
     counts: {
       scanned: { a: 1, b: 2 },
       total: { a: 1, b: null },
@@ -81,6 +82,10 @@ export class RecordingControl implements ConnectionControlPort {
   async resync(id: string) {
     this.record('resync', id);
     return { cycle: 4, contacts: 2 };
+  }
+  async reconcile(id: string) {
+    this.record('reconcile', id);
+    return { cycle: 4 };
   }
   async confirm(id: string) {
     this.record('confirm', id);

@@ -79,6 +79,7 @@ describe('GET /openapi.json', () => {
         'POST /connections/{id}/failures/retry-all',
         'POST /connections/{id}/confirm',
         'POST /connections/{id}/resync',
+        'POST /connections/{id}/reconcile',
         'POST /connections/{id}/cancel',
       ].sort(),
     );

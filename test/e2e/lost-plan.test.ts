@@ -3,63 +3,48 @@ import { createActivities } from '../../activities';
 import { createLogger } from '../../lib/logger';
 import { startStack, terminateAll, type Stack } from '../support/stack';
 
-// A worker that dies after planNextBatch committed its plan, but before Temporal recorded the activity's
-// result, leaves writes queued under a batch id the workflow never learns; the records are settled, so no
-// later plan would write them. The retried planNextBatch must hand that batch back instead of planning on.
-// The activities run one by one here, so the lost answer can be placed exactly.
+// A worker can die after planNextBatch recorded its plan and before its completion reached Temporal: the retry
+// must hand that batch over rather than plan the next one, or the writes of the lost plan are never made
+// (its records are settled by it). The steps are the connection's own activities, run one by one, so the
+// lost completion can be placed exactly; no worker runs.
 
-describe('a plan whose answer was lost', () => {
+describe('a plan whose completion was lost', () => {
   let stack: Stack;
-  let connectionId: string;
+  let id: string;
 
   beforeAll(async () => {
     stack = await startStack({ worker: false });
-    stack.sandbox.instance('alpha').seed({ count: 6, start: 0, seed: 1 });
-    stack.sandbox.instance('beta').seed({ count: 2, start: 100, seed: 2 });
-    connectionId = await stack.connect('alpha', 'beta');
+    stack.sandbox.instance('alpha').seed({ count: 5, start: 0 });
+    id = await stack.connect('alpha', 'beta');
   });
   afterAll(async () => {
-    await terminateAll(stack, [connectionId]);
+    await terminateAll(stack, [id]);
     await stack?.close();
   });
 
-  it('is applied by the retried planNextBatch, and nothing is planned twice', async () => {
-    // The connect above started the workflow, which no worker runs: it is stopped so only this test acts.
-    await stack.client.workflow.getHandle(`connection:${connectionId}`).terminate('the test runs the activities');
-    const acts = createActivities({
-      db: stack.db.db,
-      masterKey: stack.masterKey,
-      logger: createLogger({ level: 'silent' }),
-      planBatchSize: 4,
-    });
+  it('is handed over by the retried planNextBatch and applied: every contact is created once', async () => {
+    const acts = createActivities({ db: stack.db.db, masterKey: stack.masterKey, logger: createLogger({ level: 'silent' }), planBatchSize: 2 });
     for (const side of ['a', 'b'] as const) {
       let cursor: string | null = null;
-      do cursor = (await acts.scanPage(connectionId, side, cursor, 'scan-1')).nextCursor;
+      do cursor = (await acts.scanPage(id, side, cursor, 'scan-1')).nextCursor;
       while (cursor);
     }
+    const lost = await acts.planNextBatch(id, 'initial');
+    expect(lost).toMatchObject({ planned: 2, writes: 2, remaining: true });
 
-    const lost = await acts.planNextBatch(connectionId, 'initial');
-    expect(lost.writes).toBeGreaterThan(0);
-
-    // The retry of the same activity: the first answer never reached the workflow.
-    const retried = await acts.planNextBatch(connectionId, 'initial');
-    expect(retried.batchId).toBe(lost.batchId);
-    expect(retried.writes).toBe(lost.writes);
-    expect(retried.remaining).toBe(true);
+    // The worker died here: Temporal retries the activity, and the workflow never learns `lost.batchId`.
+    const retried = await acts.planNextBatch(id, 'initial');
+    expect(retried).toMatchObject({ batchId: lost.batchId, planned: 0, writes: 2, remaining: true });
 
     let plan = retried;
-    for (let guard = 0; guard < 20; guard++) {
-      if (plan.writes > 0) await acts.applyBatch(connectionId, plan.batchId);
+    for (;;) {
+      if (plan.writes > 0) await acts.applyBatch(id, plan.batchId);
       if (!plan.remaining) break;
-      plan = await acts.planNextBatch(connectionId, 'initial');
+      plan = await acts.planNextBatch(id, 'initial');
+      expect(plan.batchId).not.toBe(lost.batchId);
     }
-    expect(plan.remaining).toBe(false);
-
-    const alpha = stack.sandbox.instance('alpha');
     const beta = stack.sandbox.instance('beta');
-    expect(alpha.count()).toBe(8);
-    expect(beta.count()).toBe(8);
-    const emails = (all: ReturnType<typeof alpha.all>) => all.map((c) => c.emails[0]?.value.toLowerCase()).sort();
-    expect(emails(beta.all())).toEqual(emails(alpha.all()));
+    expect(beta.count()).toBe(5);
+    expect(new Set(beta.all().map((c) => c.emails[0].value)).size).toBe(5);
   });
 });

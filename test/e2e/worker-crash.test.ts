@@ -82,11 +82,13 @@ describe('a worker killed in the middle of the initial sync', () => {
     expect(alpha.count() + beta.count()).toBeLessThan(180);
 
     const second = spawnWorker();
+    // The first cycle finished, not only the initial sync: between the two a continue-as-new's new run shows
+    // "running, not syncing" while it reads its settings, before the cycle that follows the initial sync.
     const done = await eventually(async () => {
       const s = await stack.status(id);
       if (process.env.DEBUG_CRASH) console.log(JSON.stringify(s));
-      return s?.phase === 'running' && !s.syncing ? s : undefined;
-    }, 'the new worker to finish the initial sync', 150_000);
+      return s?.phase === 'running' && s.cycles >= 1 && !s.syncing ? s : undefined;
+    }, 'the new worker to finish the initial sync and the first cycle', 150_000);
     expect(done.phase).toBe('running');
 
     expect(alpha.count()).toBe(90);

@@ -54,6 +54,25 @@ describe('Sandbox connector', () => {
     account = freshAccount();
   });
 
+  it('the cheap listing pages ids and the versions listPage and get report, and nothing else', async () => {
+    const { connector, instance } = account;
+    const seeded = instance.seed({ count: 7 });
+    instance.update(seeded[2].id, { notes: 'changed' });
+    const entries = [];
+    let cursor: string | null = null;
+    do {
+      const page = await connector.listVersions!(cursor, 3);
+      expect(page.entries.length).toBeLessThanOrEqual(3);
+      expect(page.total).toBe(7);
+      entries.push(...page.entries);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const full = (await connector.listPage(null, 100)).records;
+    expect(entries).toEqual(full.map((r) => ({ id: r.id, version: r.version })));
+    expect(entries[2]).toEqual({ id: seeded[2].id, version: (await connector.get(seeded[2].id))!.version });
+    expect(entries[2].version).not.toBe(entries[1].version);
+  });
+
   it('flattens a contact onto catalog keys: emails by slot, phones by type, empty values as null', async () => {
     const contact = account.instance.create({
       first_name: 'Ada',

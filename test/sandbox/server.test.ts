@@ -107,6 +107,48 @@ describe('Sandbox server', () => {
     expect(after.body).toMatchObject({ changes: [], has_more: false });
   });
 
+  it('fields projects each listed contact to the named properties (the cheap listing); an unknown one is a 400', async () => {
+    const [a] = api.instance.seed({ count: 3 });
+    const res = await api.call('GET', '/v1/contacts?fields=id,version&limit=2');
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual([{ id: a.id, version: 1 }, { id: expect.any(String), version: 1 }]);
+    expect(res.body.total).toBe(3);
+    const rest = await api.call('GET', `/v1/contacts?fields=id,version&cursor=${res.body.next_cursor}`);
+    expect(rest.body).toMatchObject({ data: [{ id: expect.any(String), version: 1 }], next_cursor: null });
+    const bad = await api.call('GET', '/v1/contacts?fields=id,secret');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_parameter', field: 'fields' });
+  });
+
+  it('test faults: a silent removal and a backdated update never reach the feed; a listing shows both', async () => {
+    const [a, b, c] = api.instance.seed({ count: 3 });
+    await api.call('PATCH', `/v1/contacts/${c.id}`, { notes: 'logged' });
+    const { cursor } = (await api.call('GET', '/v1/changes/latest')).body;
+    // c's logged change lies before the cursor; even read from the log's start, a removed contact never shows.
+    expect((await api.call('POST', `/_admin/contacts/${c.id}/remove-silently`)).status).toBe(204);
+    const backdated = await api.call('POST', `/_admin/contacts/${a.id}/update-backdated`, {
+      data: { job_title: 'Backdated' },
+      updated_at: '2020-01-01T00:00:00Z',
+    });
+    expect(backdated.body).toMatchObject({ id: a.id, version: 2, job_title: 'Backdated', updated_at: '2020-01-01T00:00:00.000Z' });
+    expect((await api.call('GET', `/v1/changes?cursor=${cursor}`)).body.changes).toEqual([]);
+    const [, epoch] = Buffer.from(cursor, 'base64url').toString().split(':');
+    const logStart = Buffer.from(`feed:${epoch}:0`).toString('base64url');
+    const fromStart = (await api.call('GET', `/v1/changes?cursor=${logStart}`)).body;
+    expect(fromStart.changes.map((e: any) => e.id)).not.toContain(c.id);
+    const listed = (await api.call('GET', '/v1/contacts?fields=id,version')).body.data;
+    expect(listed).toEqual([{ id: a.id, version: 2 }, { id: b.id, version: 1 }]);
+    expect((await api.call('POST', `/_admin/contacts/${c.id}/remove-silently`)).status).toBe(404);
+  });
+
+  it('stats count the write operations the API received, each batch item and no-op included', async () => {
+    const [a] = api.instance.seed({ count: 1 });
+    await api.call('PATCH', `/v1/contacts/${a.id}`, { job_title: a.job_title });
+    await api.call('POST', '/v1/contacts/batch', { operations: [{ op: 'update', id: a.id, data: { notes: 'x' } }, { op: 'delete', id: 'ct_none' }] });
+    api.instance.update(a.id, { notes: 'by a user' });
+    expect(api.instance.stats().write_requests).toBe(3);
+  });
+
   it('the feed pages with has_more and loses no change when a contact changes between pages', async () => {
     const { cursor } = (await api.call('GET', '/v1/changes/latest')).body;
     const seeded = api.instance.seed({ count: 10 });

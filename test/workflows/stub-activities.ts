@@ -49,6 +49,13 @@ export class StubConnection {
   readonly calls: Call[] = [];
   exists = true;
   pollIntervalSeconds = 3600;
+  reconcileIntervalHours = 24;
+  /** pages of each side's reconcile listing */
+  reconcilePages = 2;
+  /** what finishScan finds gone */
+  missingOnFinish = 0;
+  /** the reconcile's finishScan finds side a's contacts all gone: the brake holds it until confirmed */
+  listingLooksEmpty = false;
   pagesPerSide = 2;
   contactsPerPage = 3;
   /** what markAllDirty finds to mark */
@@ -111,7 +118,13 @@ export class StubConnection {
   readonly activities: Activities = {
     loadConnection: async (...args) => {
       await this.called('loadConnection', args);
-      return { exists: this.exists, deleted: false, pollIntervalSeconds: this.pollIntervalSeconds, apps: { a: 'stub', b: 'stub' } };
+      return {
+        exists: this.exists,
+        deleted: false,
+        pollIntervalSeconds: this.pollIntervalSeconds,
+        reconcileIntervalHours: this.reconcileIntervalHours,
+        apps: { a: 'stub', b: 'stub' },
+      };
     },
     recordPhase: async (...args) => this.called('recordPhase', args),
     markAllDirty: async (...args) => {
@@ -134,7 +147,11 @@ export class StubConnection {
     },
     finishScan: async (...args) => {
       await this.called('finishScan', args);
-      return { missing: 0, brake: null };
+      const options = args[3] ?? {};
+      if (this.listingLooksEmpty && args[1] === 'a' && options.touchedBefore && !options.confirmed) {
+        return { missing: 0, brake: { reasons: ['side a suddenly lists no contacts where it had 6'] } };
+      }
+      return { missing: this.missingOnFinish, brake: null };
     },
     fetchChanges: async (...args) => {
       await this.called('fetchChanges', args);
@@ -143,6 +160,22 @@ export class StubConnection {
       }
       const [, side, cursor] = args;
       return { nextCursor: nextFeedCursor(side, cursor), count: 0, hasMore: false, expired: false };
+    },
+    beginReconcile: async (...args) => {
+      await this.called('beginReconcile', args);
+      return { startedAt: new Date().toISOString() };
+    },
+    reconcilePage: async (...args) => {
+      await this.called('reconcilePage', args);
+      const cursor = args[2];
+      const page = cursor === null ? 0 : Number(cursor.split('-')[1]);
+      // One change the feed missed on each side's first page.
+      return {
+        nextCursor: page + 1 < this.reconcilePages ? `listing-${page + 1}` : null,
+        listed: this.contactsPerPage,
+        changed: page === 0 ? 1 : 0,
+        total: null,
+      };
     },
     planNextBatch: async (...args) => {
       await this.called('planNextBatch', args);
