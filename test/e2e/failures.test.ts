@@ -160,6 +160,7 @@ describe('a contact that fails to sync', () => {
   it("replays at once when the connection's settings change, not 20 minutes later", async () => {
     const alpha = t.stack.sandbox.instance('alpha');
     const beta = t.stack.sandbox.instance('beta');
+    beta.configure({ requiredFields: ['company'] });
     const { contact, email } = await failingContact(alpha, 'Barbara');
     await historyShowsMessage(contact.id);
 
@@ -169,7 +170,6 @@ describe('a contact that fails to sync', () => {
     expect(patched.status).toBe(200);
     expect(await caseOf(contact.id).result()).toBe('synced');
     expect(onBeta(beta, email)).toHaveLength(1);
-    beta.configure({ requiredFields: ['company'] });
   });
 });
 
