@@ -45,7 +45,13 @@ function failingConnection(retrySchedule?: RetrySchedule) {
 
     /** The case's history holds the app's message in a failed replay attempt. */
     historyShowsMessage(extId: string) {
-      return eventually(async () => (await t.messagesOf(extId)).some((m) => m.includes(MESSAGE)), 'the app message in the failure case history');
+      return eventually(async () => {
+        if ((await t.messagesOf(extId)).some((m) => m.includes(MESSAGE))) return true;
+        // Should this time out, say what the case did instead (completed, timed out, still replaying).
+        const history = await t.caseOf(extId).fetchHistory();
+        const events = (history.events ?? []).map((e) => String(e.eventType)).slice(-6);
+        throw new Error(`status ${(await t.caseOf(extId).describe()).status.name}, last events ${events.join(', ')}`);
+      }, 'the app message in the failure case history');
     },
   };
 
