@@ -1,7 +1,7 @@
 import { activityInfo, getClient, heartbeat, sleep } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { SyncStore } from '../db/store';
+import { SyncStore, type FailureRow } from '../db/store';
 import {
   contactFailureWorkflowId,
   resolvedSignal,
@@ -17,10 +17,11 @@ const POLL_MS = 300;
 const REPLAY_PATIENCE_MS = 10 * 60_000;
 
 export function failureCaseActivities(deps: ActivityDeps) {
-  async function targetAppOf(store: SyncStore, side: 'a' | 'b'): Promise<string> {
+  /** The case input of a failure row, with the app its writes go to (read once per call, not per row). */
+  async function caseInputs(store: SyncStore): Promise<(failure: FailureRow) => FailureCaseInput> {
     const row = await store.connection();
-    if (!row) return 'unknown';
-    return side === 'a' ? row.appB : row.appA;
+    const targetApp = (side: 'a' | 'b') => (!row ? 'unknown' : side === 'a' ? row.appB : row.appA);
+    return (failure) => caseInput(failure, targetApp(failure.side), deps.failureRetrySchedule);
   }
 
   return {
@@ -33,9 +34,9 @@ export function failureCaseActivities(deps: ActivityDeps) {
       const taskQueue = activityInfo().taskQueue;
       const store = new SyncStore(deps.db, connectionId);
       const toOpen = await store.failuresWithoutCase(OPEN_BATCH);
+      const inputOf = await caseInputs(store);
       for (const row of toOpen) {
-        const input = caseInput(row, await targetAppOf(store, row.side), deps.failureRetrySchedule);
-        await openCase(client, taskQueue, input);
+        await openCase(client, taskQueue, inputOf(row));
         heartbeat();
       }
       await store.setCaseState(toOpen.map((r) => r.id), 'open');
@@ -65,6 +66,7 @@ export function failureCaseActivities(deps: ActivityDeps) {
       const client = getClient();
       const taskQueue = activityInfo().taskQueue;
       const store = new SyncStore(deps.db, connectionId);
+      const inputOf = await caseInputs(store);
       const done = new Set<string>();
       for (let after = 0; ; ) {
         const rows = await store.unresolvedWithOpenCase(after, OPEN_BATCH);
@@ -75,7 +77,7 @@ export function failureCaseActivities(deps: ActivityDeps) {
           const workflowId = contactFailureWorkflowId(row.connectionId, row.side, row.extId);
           if (done.has(workflowId)) continue;
           done.add(workflowId);
-          await openCase(client, taskQueue, caseInput(row, await targetAppOf(store, row.side), deps.failureRetrySchedule), true);
+          await openCase(client, taskQueue, inputOf(row), true);
           heartbeat();
         }
       }
