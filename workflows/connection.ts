@@ -35,6 +35,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
       await connection.waitForNewSettings();
       continue;
     }
+    await connection.retryFailuresAfterNewSettings();
     if (connection.phase === 'initial-scan') {
       await connection.sync(() => initialSync(connection));
     } else {
