@@ -12,6 +12,12 @@ import { outlookFields } from './fields';
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
 export const tokenUrlFor = (tenant: string): string => `https://login.microsoftonline.com/${encodeURIComponent(tenant)}/oauth2/v2.0/token`;
 
+/**
+ * Sent with every refresh: the Microsoft identity platform expects the scopes again
+ * (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token).
+ */
+export const REFRESH_SCOPE = 'Contacts.ReadWrite offline_access';
+
 export const outlookCredentialsSchema = oauthCredentialsSchema;
 
 const httpUrl = (what: string) =>
@@ -46,7 +52,7 @@ export const outlookApp: AppDefinition = {
   fields: outlookFields,
   connect(account: Account) {
     const { credentials, scope } = parseAccount(account, { app: 'Outlook', credentials: outlookCredentialsSchema, scope: outlookScopeSchema });
-    const session = sessionOf(account, credentials, scope.tokenUrl ?? tokenUrlFor(scope.tenant ?? 'common'));
+    const session = sessionOf(account, credentials, scope.tokenUrl ?? tokenUrlFor(scope.tenant ?? 'common'), { refreshScope: REFRESH_SCOPE });
     const client = new GraphClient(scope.baseUrl ?? DEFAULT_GRAPH_URL, session, requestTimeoutOf(account));
     const folder: FolderScope = scope.folder ?? null;
     return new OutlookConnector(client, folder);

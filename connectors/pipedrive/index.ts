@@ -70,7 +70,10 @@ export const pipedriveApp: AppDefinition = {
     if ('apiToken' in credentials) {
       auth = { kind: 'token', apiToken: credentials.apiToken };
     } else {
-      const session = sessionOf(account, credentials, scope.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL);
+      // Pipedrive's token endpoint requires the client in an Authorization: Basic header
+      // (https://pipedrive.readme.io/docs/marketplace-oauth-authorization).
+      const tokenUrl = scope.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL;
+      const session = sessionOf(account, credentials, tokenUrl, { authMethod: 'client_secret_basic' });
       auth = { kind: 'oauth', session };
     }
     const client = new PipedriveClient(root, auth, options.requestTimeoutMs);

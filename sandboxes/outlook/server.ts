@@ -106,9 +106,27 @@ function decodeToken(raw: string): DeltaToken | null {
 const syncStateNotFound = () =>
   new GraphError(410, 'SyncStateNotFound', 'The sync state generation is not found. Please restart the sync with a new initial delta request.');
 
+/** What the sandbox's consent grants: the delegated permissions the Outlook connector asks for. */
+export const GRANTED_SCOPES = ['Contacts.ReadWrite', 'offline_access', 'openid', 'profile', 'User.Read'];
+
 export async function startGraphSandbox(options: GraphSandboxOptions = {}): Promise<GraphSandbox> {
   const clients = options.clients ?? [DEFAULT_CLIENT];
-  const tokens = new TokenService(clients, { accessTtlSeconds: options.accessTtlSeconds });
+  // A refresh names its scopes, a subset of the consent's (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token,
+  // where `scope` is marked required); without it, the AADSTS90014 answer of the identity platform.
+  const tokens = new TokenService(clients, {
+    accessTtlSeconds: options.accessTtlSeconds,
+    rules: {
+      refreshScope: GRANTED_SCOPES,
+      missingScope: {
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          error_description: "AADSTS90014: The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request.",
+          error_codes: [90014],
+        },
+      },
+    },
+  });
   const mailboxes = new Map<string, Mailbox>();
   const faults = new Map<string, FaultQueue<FaultSpec>>();
   const counts = new Map<string, number>();

@@ -193,7 +193,17 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     clientId: `pd-client-${randomBytes(6).toString('hex')}`,
     clientSecret: randomBytes(18).toString('base64url'),
   };
-  const tokens = new TokenService([oauthClient], { accessTtlSeconds: options.accessTtlSeconds });
+  // Pipedrive's token endpoint takes the client's credentials only in an Authorization: Basic header
+  // (https://pipedrive.readme.io/docs/marketplace-oauth-authorization, "Refreshing the tokens"); without it, the
+  // answer is the 400 "Invalid client: cannot retrieve client credentials" of
+  // https://pipedrive.readme.io/docs/marketplace-oauth-and-api-proxy-status-codes.
+  const tokens = new TokenService([oauthClient], {
+    accessTtlSeconds: options.accessTtlSeconds,
+    rules: {
+      clientAuth: 'client_secret_basic',
+      missingClient: { status: 400, body: { error: 'invalid_client', error_description: 'Invalid client: cannot retrieve client credentials' } },
+    },
+  });
   const accountOf = (company: string, userId: number) => `${company}#${userId}`;
 
   const companyNamed = (name: string): Company => {

@@ -282,7 +282,7 @@ describe('Outlook connector', () => {
     expect(sandbox.requestCount(name) - before).toBe(25);
   });
 
-  it('an expired access token is renewed and the renewal stored; a revoked refresh token is an AuthError', async () => {
+  it('an expired access token is renewed (the refresh names its scope) and the renewal stored; a revoked refresh token is an AuthError', async () => {
     const account = freshAccount();
     sandbox.expireAccessTokens(account.name);
     await expect(account.connector.listPage(null, 5)).resolves.toBeTruthy();

@@ -48,7 +48,13 @@ describe('Graph sandbox', () => {
       fetch(sandbox.tokenUrl.replace('/common/', '/contoso.onmicrosoft.com/'), {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken, client_id: sandbox.client.clientId, client_secret: sandbox.client.clientSecret }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: tokens.refreshToken,
+          client_id: sandbox.client.clientId,
+          client_secret: sandbox.client.clientSecret,
+          scope: 'Contacts.ReadWrite offline_access',
+        }),
       });
     const ok = await refresh();
     expect(ok.status).toBe(200);
@@ -57,6 +63,17 @@ describe('Graph sandbox', () => {
     const refused = await refresh();
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('a refresh without scope is refused as the identity platform refuses it (AADSTS90014)', async () => {
+    const { tokens } = user();
+    const res = await fetch(sandbox.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken, client_id: sandbox.client.clientId, client_secret: sandbox.client.clientSecret }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request', error_codes: [90014], error_description: expect.stringMatching(/^AADSTS90014: The required field 'scope' is missing/) });
   });
 
   it('pages a listing with $top and an @odata.nextLink', async () => {

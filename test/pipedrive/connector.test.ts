@@ -345,7 +345,7 @@ describe('Pipedrive connector', () => {
   });
 
   describe('OAuth', () => {
-    it('refreshes an expired access token, stores the renewed tokens, and keeps working', async () => {
+    it('refreshes an expired access token (client in a Basic header, as Pipedrive requires), stores the renewed tokens, and keeps working', async () => {
       const co = freshCompany();
       co.company.createAs({ name: 'Oauth Person', emails: [{ value: 'oauth@example.com' }] });
       const granted = sandbox.grantTokens(co.name);

@@ -142,12 +142,32 @@ describe('Pipedrive sandbox', () => {
     expect((await me(granted.accessToken)).status).toBe(200);
     sandbox.expireAccessTokens(name);
     expect((await me(granted.accessToken)).status).toBe(401);
+    const basic = Buffer.from(`${sandbox.oauthClient.clientId}:${sandbox.oauthClient.clientSecret}`).toString('base64');
     const renewed = await fetch(`${sandbox.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: granted.refreshToken }),
+    });
+    const tokens = (await renewed.json()) as { access_token: string };
+    expect((await me(tokens.access_token)).status).toBe(200);
+  });
+
+  it('OAuth: the token endpoint takes the client only in a Basic header, as Pipedrive documents', async () => {
+    const { name } = fresh().company;
+    const granted = sandbox.grantTokens(name);
+    const inBody = await fetch(`${sandbox.url}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: granted.refreshToken, client_id: sandbox.oauthClient.clientId, client_secret: sandbox.oauthClient.clientSecret }),
     });
-    const tokens = (await renewed.json()) as { access_token: string };
-    expect((await me(tokens.access_token)).status).toBe(200);
+    expect(inBody.status).toBe(400);
+    expect(await inBody.json()).toEqual({ error: 'invalid_client', error_description: 'Invalid client: cannot retrieve client credentials' });
+    const wrong = Buffer.from(`${sandbox.oauthClient.clientId}:not-the-secret`).toString('base64');
+    const refused = await fetch(`${sandbox.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${wrong}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: granted.refreshToken }),
+    });
+    expect(refused.status).toBe(401);
   });
 });
