@@ -159,14 +159,18 @@ export class GoogleConnector implements Connector {
     const feed = decodeCursor(cursor);
     if (!feed) throw new FeedExpiredError('the Google sync cursor is unreadable; a full re-scan is needed');
     const ctx = await this.context();
-    const reply = await this.list({ pageSize: feed.n, pageToken: feed.p, syncToken: feed.s });
+    // With the parameters of the listing that produced the token, requestSyncToken included: without it Google
+    // returns no nextSyncToken, and the cursor would never move past the initial scan.
+    const reply = await this.list({ pageSize: feed.n, pageToken: feed.p, syncToken: feed.s, requestSyncToken: true });
     const changes: Change[] = (reply.connections ?? []).map((p) =>
       p.metadata?.deleted || !memberOf(p, ctx.scopeGroupId)
         ? { deleted: true as const, id: p.resourceName }
         : { deleted: false as const, record: toRecord(p, ctx) },
     );
     if (reply.nextPageToken) return { changes, nextCursor: encodeCursor({ ...feed, p: reply.nextPageToken }), hasMore: true };
-    return { changes, nextCursor: encodeCursor({ s: reply.nextSyncToken ?? feed.s, n: feed.n }), hasMore: false };
+    // Keeping the old token would re-read every change since the scan each cycle, until it expires after 7 days.
+    if (!reply.nextSyncToken) throw new ConfigError('Google ended the changes without a new sync token');
+    return { changes, nextCursor: encodeCursor({ s: reply.nextSyncToken, n: feed.n }), hasMore: false };
   }
 
   async get(id: string): Promise<AppRecord | null> {

@@ -74,6 +74,8 @@ interface SyncTokenState {
   issuedAt: number;
   generation: number;
   personFields: string;
+  /** the other parameters of the listing that produced the token, which every call with it must repeat */
+  params: string;
 }
 
 export interface ListParams {
@@ -83,6 +85,7 @@ export interface ListParams {
   syncToken?: string;
   requestSyncToken?: string;
   sortOrder?: string;
+  sources?: string;
 }
 
 export interface AccountStats {
@@ -255,7 +258,11 @@ export class GoogleAccount {
     }
     const pageSize = Math.min(requested || DEFAULT_PAGE_SIZE, this.config.pageSizeCap);
     const requestSyncToken = params.requestSyncToken === 'true';
-    const key = `${personFields}|${requested}|${requestSyncToken}|${params.syncToken ?? ''}|${params.sortOrder ?? ''}`;
+    // "When syncing, all other parameters provided to people.connections.list must match the first call that
+    // provided the sync token"; the same holds for page tokens (the syncToken and pageToken fields of
+    // https://developers.google.com/people/api/rest/v1/people.connections/list).
+    const tokenKey = `${personFields}|${requested}|${requestSyncToken}|${params.sortOrder ?? ''}|${params.sources ?? ''}`;
+    const key = `${tokenKey}|${params.syncToken ?? ''}`;
 
     let state: PageState;
     if (params.pageToken) {
@@ -272,6 +279,9 @@ export class GoogleAccount {
       if (expired) throw expiredSyncToken();
       if (token.personFields !== personFields) {
         throw GoogleApiError.invalid('personFields must match the request that produced the sync token.');
+      }
+      if (token.params !== tokenKey) {
+        throw GoogleApiError.invalid('Parameters provided to people.connections.list must match the first call that provided the sync token.');
       }
       const changed = new Set<string>();
       for (let i = this.log.length - 1; i >= 0 && this.log[i].seq > token.seq; i--) changed.add(this.log[i].id);
@@ -305,9 +315,12 @@ export class GoogleAccount {
       const pageToken = randomTag(18);
       this.pages.set(pageToken, { ...state, offset: nextOffset });
       body.nextPageToken = pageToken;
-    } else if (state.kind === 'sync' || state.requestSyncToken) {
+    } else if (state.requestSyncToken) {
+      // Only when asked, on incremental calls too: "Request must set request_sync_token to return the sync
+      // token" (nextSyncToken of https://developers.google.com/people/api/rest/v1/people.connections/list).
       const syncToken = randomTag(24);
-      this.syncTokens.set(syncToken, { seq: state.seq, issuedAt: Date.now(), generation: this.tokenGeneration, personFields });
+      const tokenParams = state.params.slice(0, state.params.lastIndexOf('|'));
+      this.syncTokens.set(syncToken, { seq: state.seq, issuedAt: Date.now(), generation: this.tokenGeneration, personFields, params: tokenParams });
       body.nextSyncToken = syncToken;
     }
     return body;
