@@ -133,7 +133,7 @@ describe('Graph sandbox', () => {
     const { call, mailbox, name } = user();
     const seeded = mailbox.seed({ count: 3 });
     const prefer = { prefer: 'odata.maxpagesize=2' };
-    const page1 = await call('GET', '/me/contacts/delta', undefined, prefer);
+    const page1 = await call('GET', `/me/contactFolders/${mailbox.defaultFolderId}/contacts/delta`, undefined, prefer);
     expect(page1.body.value).toHaveLength(2);
     expect(page1.body['@odata.nextLink']).toContain('$skiptoken=');
     const page2 = await call('GET', page1.body['@odata.nextLink'], undefined, prefer);
@@ -153,6 +153,19 @@ describe('Graph sandbox', () => {
 
     sandbox.expireDeltaTokens(name);
     expect(await call('GET', next)).toMatchObject({ status: 410, body: graphError('SyncStateNotFound') });
+  });
+
+  it('contact delta is served per folder only, as documented; /me/contacts/delta and undocumented options are refused', async () => {
+    const { call, mailbox } = user();
+    mailbox.seed({ count: 1 });
+    const undocumented = await call('GET', '/me/contacts/delta');
+    expect(undocumented).toMatchObject({ status: 400, body: graphError('BadRequest') });
+    const top = await call('GET', `/me/contactFolders/${mailbox.defaultFolderId}/contacts/delta?$top=5`);
+    expect(top).toMatchObject({ status: 400, body: graphError('BadRequest') });
+    expect(top.body.error.message).toContain("'$top'");
+    const listed = await call('GET', '/me/contacts?$top=1&$select=parentFolderId');
+    expect(listed.body.value[0].parentFolderId).toBe(mailbox.defaultFolderId);
+    expect((await call('GET', '/me/contacts?$skiptoken=x')).status).toBe(400);
   });
 
   it('$batch: at most 20 requests, dependsOn fails the rest with 424, throttled items carry Retry-After', async () => {
