@@ -37,6 +37,17 @@ describe('Pipedrive sandbox', () => {
     expect(viaQuery.status).toBe(401);
   });
 
+  it('refuses a query parameter the endpoint does not define, and a missing required one, with a 400', async () => {
+    const { call } = fresh();
+    const unknown = await call('GET', '/api/v2/persons?modified_since=2025-01-01T00:00:00Z');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({ success: false, error: 'Parameter "modified_since" is not allowed for this request' });
+    // a read's include_fields is not a write's
+    expect((await call('POST', '/api/v2/persons?include_fields=marketing_status', { name: 'X' })).status).toBe(400);
+    expect((await call('GET', '/api/v1/recents?items=person')).body).toMatchObject({ success: false, error: 'Parameter "since_timestamp" is required' });
+    expect((await call('GET', '/api/v2/persons?updated_since=2025-01-01T00:00:00Z&sort_by=update_time')).status).toBe(200);
+  });
+
   it('pages persons with a cursor in the { success, data, additional_data.next_cursor } envelope', async () => {
     const { call, company } = fresh();
     company.seed({ count: 7 });
