@@ -32,8 +32,11 @@ const MAX_SEARCH_PAGE = 200;
 
 export const hubspotCapabilities: Capabilities = {
   incremental: 'modified-since',
-  // Deletions come from the archived list, read at the end of every cycle.
-  reportsDeletions: true,
+  // Deletions are left to the engine's reconcile. Search never returns archived contacts, and the archived list
+  // (GET /crm/v3/objects/contacts?archived=true) cannot be filtered by date, so reading it in every cycle costs
+  // as much as the portal has archived contacts (kept 90 days), every few minutes, for what a daily listing of
+  // ids finds just as well.
+  reportsDeletions: false,
   tags: 'tags',
   unsubscribes: true,
   maxBatchWrite: MAX_BATCH,
@@ -268,9 +271,7 @@ export class HubSpotConnector implements Connector {
   async currentCursor(): Promise<string> {
     const owner = await this.ownerFilters();
     const newest = await this.search(owner, { propertyName: 'lastmodifieddate', direction: 'DESCENDING' }, 1);
-    let mark = millis(newest.results[0]?.properties.lastmodifieddate ?? newest.results[0]?.updatedAt);
-    const archived = await this.archivedSince(Number.NEGATIVE_INFINITY);
-    for (const a of archived) mark = Math.max(mark, a.at);
+    const mark = millis(newest.results[0]?.properties.lastmodifieddate ?? newest.results[0]?.updatedAt);
     const from = mark - OVERLAP_MS;
 
     // Whatever changed within the overlap is known now, so the first cycle does not report it again.
@@ -280,7 +281,6 @@ export class HubSpotConnector implements Connector {
       state = page.state;
       if (page.done) break;
     }
-    const archivedKeys = archived.filter((a) => a.at >= from).map((a) => `x${a.id}:${a.at}`);
     const lists = this.lists ? this.lists.snapshot(await this.lists.index(true)) : undefined;
     return encodeFeed({
       v: 1,
@@ -288,28 +288,9 @@ export class HubSpotConnector implements Connector {
       at: from,
       mark,
       archivedFrom: from,
-      seen: prune([...state.seen, ...archivedKeys], from, from),
+      seen: prune(state.seen, from, from),
       ...(lists ? { lists } : {}),
     });
-  }
-
-  /** Every archived contact with the time it was archived (HubSpot keeps them 90 days). */
-  private async archivedSince(from: number): Promise<{ id: string; at: number }[]> {
-    const out: { id: string; at: number }[] = [];
-    let after: string | undefined;
-    for (let guard = 0; guard < 10_000; guard++) {
-      const reply: Reply<ListBody> = await this.client.call<ListBody>('GET', CONTACTS, {
-        query: { archived: true, limit: MAX_LIST_PAGE, after, properties: 'email' },
-      });
-      if (reply.status !== 200) this.unexpected('listing archived contacts', reply);
-      for (const c of reply.body.results) {
-        const at = millis(c.archivedAt ?? c.updatedAt);
-        if (at >= from) out.push({ id: c.id, at });
-      }
-      after = reply.body.paging?.next?.after;
-      if (!after) break;
-    }
-    return out;
   }
 
   async changesSince(cursor: string, pageSize: number): Promise<ChangeSet> {
@@ -317,29 +298,14 @@ export class HubSpotConnector implements Connector {
     if (state.phase === 'lists') return this.listChanges(state);
     if (state.phase === 'search') {
       const page = await this.searchPage(state, Math.min(Math.max(1, pageSize), MAX_SEARCH_PAGE));
-      state = page.done ? { ...page.state, phase: 'archived', archivedAfter: undefined } : page.state;
-      return { changes: page.changes, nextCursor: encodeFeed(state), hasMore: true };
+      if (!page.done) return { changes: page.changes, nextCursor: encodeFeed(page.state), hasMore: true };
+      state = page.state;
+      if (this.lists) return { changes: page.changes, nextCursor: encodeFeed({ ...state, phase: 'lists' }), hasMore: true };
+      return { changes: page.changes, nextCursor: encodeFeed(nextCycle(state)), hasMore: false };
     }
-    // Search never returns archived contacts, so deletions come from the archived list, at the end of a cycle.
-    const reply = await this.client.call<ListBody>('GET', CONTACTS, {
-      query: { archived: true, limit: MAX_LIST_PAGE, after: state.archivedAfter, properties: 'email' },
-    });
-    if (reply.status !== 200) this.unexpected('listing archived contacts', reply);
-    const changes: Change[] = [];
-    const seen = new Set(state.seen);
-    for (const c of reply.body.results) {
-      const at = millis(c.archivedAt ?? c.updatedAt);
-      const key = `x${c.id}:${at}`;
-      if (at < state.archivedFrom || seen.has(key)) continue;
-      seen.add(key);
-      state.mark = Math.max(state.mark, at);
-      changes.push({ deleted: true, id: c.id });
-    }
-    state.seen = [...seen];
-    const next = reply.body.paging?.next?.after;
-    if (next) return { changes, nextCursor: encodeFeed({ ...state, archivedAfter: next }), hasMore: true };
-    if (this.lists) return { changes, nextCursor: encodeFeed({ ...state, phase: 'lists', archivedAfter: undefined }), hasMore: true };
-    return { changes, nextCursor: encodeFeed(nextCycle(state)), hasMore: false };
+    // A cursor of the earlier feed, between its search and its archived listing: that cycle is over.
+    if (this.lists) return { changes: [], nextCursor: encodeFeed({ ...state, phase: 'lists', archivedAfter: undefined }), hasMore: true };
+    return { changes: [], nextCursor: encodeFeed(nextCycle(state)), hasMore: false };
   }
 
   /**
