@@ -5,6 +5,7 @@ import type { Account, AppDefinition } from '../types';
 import { GraphClient } from './client';
 import { OutlookConnector, outlookCapabilities, type FolderScope } from './connector';
 import { outlookFields } from './fields';
+import { httpUrl } from '../kit/url';
 
 // Microsoft 365 / Outlook.com / Exchange Online contacts through Microsoft Graph, with delegated OAuth2
 // (Contacts.ReadWrite, offline_access). The scope names the contacts folder; the tenant goes into the token URL.
@@ -19,11 +20,6 @@ export const tokenUrlFor = (tenant: string): string => `https://login.microsofto
 export const REFRESH_SCOPE = 'Contacts.ReadWrite offline_access';
 
 export const outlookCredentialsSchema = oauthCredentialsSchema;
-
-const httpUrl = (what: string) =>
-  z
-    .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` })
-    .refine((u) => !new URL(u).username && !new URL(u).password, `${what} must not contain a user name or password`);
 
 export const outlookScopeSchema = z.object({
   baseUrl: httpUrl('baseUrl').optional(),
