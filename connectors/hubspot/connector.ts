@@ -1,3 +1,13 @@
+import type {
+  BatchInputSimplePublicObjectId,
+  BatchReadInputSimplePublicObjectId,
+  Filter as VendorFilter,
+  PublicObjectSearchRequest,
+  SimplePublicObjectBatchInput,
+  SimplePublicObjectBatchInputUpsert,
+  SimplePublicObjectInputForCreate,
+} from '@hubspot/api-client/lib/codegen/crm/contacts/models/all';
+import type { Assert, OnlyVendorKeys } from '../kit/wire';
 import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   ConfigError,
@@ -73,6 +83,10 @@ interface Filter {
   operator: string;
   value?: string;
 }
+export type FilterChecked = Assert<OnlyVendorKeys<Filter, VendorFilter>>;
+
+/** A request body's keys, checked against HubSpot's model of it (@hubspot/api-client's are classes with enums). */
+type BodyOf<T> = Partial<Record<keyof T, unknown>>;
 
 /** The account's properties and owners, read once per connector: they shape every read and write. */
 interface Schema {
@@ -209,7 +223,7 @@ export class HubSpotConnector implements Connector {
   private async search(filters: Filter[], sort: { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' }, limit: number, after?: string): Promise<SearchBody> {
     const { properties } = await this.schema();
     const reply = await this.client.call<SearchBody>('POST', `${CONTACTS}/search`, {
-      body: { filterGroups: filters.length > 0 ? [{ filters }] : [], sorts: [sort], properties, limit, ...(after ? { after } : {}) },
+      body: { filterGroups: filters.length > 0 ? [{ filters }] : [], sorts: [sort], properties, limit, ...(after ? { after } : {}) } satisfies BodyOf<PublicObjectSearchRequest>,
     });
     if (reply.status !== 200) this.unexpected('searching contacts', reply);
     return reply.body;
@@ -419,7 +433,7 @@ export class HubSpotConnector implements Connector {
     const liveDeletes = deletes.filter((i) => !results[i.index]);
     await inChunks(liveDeletes, MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<HubSpotErrorBody>('POST', `${CONTACTS}/batch/archive`, {
-        body: { inputs: chunk.map((i) => ({ id: (i.op as Extract<WriteOp, { kind: 'delete' }>).id })) },
+        body: { inputs: chunk.map((i) => ({ id: (i.op as Extract<WriteOp, { kind: 'delete' }>).id })) } satisfies BodyOf<BatchInputSimplePublicObjectId>,
       });
       if (reply.status !== 204 && reply.status !== 200) this.unexpected('archiving contacts', reply);
       for (const { op, index } of chunk) results[index] = { ref: op.ref, ok: true, record: null };
@@ -471,7 +485,7 @@ export class HubSpotConnector implements Connector {
     const found = new Map<string, WireContact>();
     await inChunks(ids, MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<BatchBody>('POST', `${CONTACTS}/batch/read`, {
-        body: { properties, inputs: chunk.map((id) => ({ id })) },
+        body: { properties, inputs: chunk.map((id) => ({ id })) } satisfies BodyOf<BatchReadInputSimplePublicObjectId>,
       });
       if (reply.status !== 200 && reply.status !== 207) this.unexpected('reading contacts', reply);
       for (const c of reply.body.results) found.set(c.id, c);
@@ -495,10 +509,10 @@ export class HubSpotConnector implements Connector {
       const properties = bodies.get(index)!;
       if (kind === 'upsert') {
         const { email, ...rest } = properties;
-        return { idProperty: 'email', id: email.trim().toLowerCase(), properties: rest };
+        return { idProperty: 'email', id: email.trim().toLowerCase(), properties: rest } satisfies BodyOf<SimplePublicObjectBatchInputUpsert>;
       }
-      if (kind === 'update') return { id: (op as Extract<WriteOp, { kind: 'update' }>).id, properties };
-      return { properties };
+      if (kind === 'update') return { id: (op as Extract<WriteOp, { kind: 'update' }>).id, properties } satisfies BodyOf<SimplePublicObjectBatchInput>;
+      return { properties } satisfies BodyOf<SimplePublicObjectInputForCreate>;
     });
     const reply = await this.client.call<BatchBody>('POST', `${CONTACTS}/batch/${kind}`, { body: { inputs } });
     const { codecs } = await this.schema();

@@ -1,3 +1,4 @@
+import type { people_v1 } from '@googleapis/people';
 import { randomBytes } from 'node:crypto';
 import { FaultQueue } from '../kit/faults';
 import { RollingWindow } from '../kit/rate-limit';
@@ -87,6 +88,9 @@ export interface ListParams {
   sortOrder?: string;
   sources?: string;
 }
+
+/** connections.list's answer, in the People API's own type (people as the sandbox serialises them). */
+export type ListConnectionsBody = Omit<people_v1.Schema$ListConnectionsResponse, 'connections'> & { connections?: Record<string, unknown>[] };
 
 export interface AccountStats {
   requests: number;
@@ -247,7 +251,7 @@ export class GoogleAccount {
   // ---- reads -----------------------------------------------------------------------------------------------
 
   /** people.connections.list: a full listing, or the changes since a sync token. */
-  listConnections(params: ListParams): Record<string, unknown> {
+  listConnections(params: ListParams): ListConnectionsBody {
     this.stats.listCalls++;
     this.propagate();
     const fields = parseMask(params.personFields, 'personFields', 'people.connections/list');
@@ -309,7 +313,7 @@ export class GoogleAccount {
       }
     }
     const total = [...this.visible.values()].filter((p) => !('deleted' in p)).length;
-    const body: Record<string, unknown> = { ...(connections.length ? { connections } : {}), totalPeople: total, totalItems: total };
+    const body: ListConnectionsBody = { ...(connections.length ? { connections } : {}), totalPeople: total, totalItems: total };
     const nextOffset = state.offset + pageSize;
     if (nextOffset < state.ids.length) {
       const pageToken = randomTag(18);
