@@ -13,11 +13,28 @@ export interface OAuthTokens {
   expiresAt?: string;
 }
 
+/**
+ * How the client proves itself to the token endpoint (RFC 6749 §2.3.1; the names are OAuth's registry names):
+ * in the form body (`client_secret_post`: Google, Microsoft, HubSpot) or in an `Authorization: Basic` header
+ * (`client_secret_basic`: Pipedrive, whose token endpoint requires it).
+ */
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
+
 export interface OAuthClient {
   clientId: string;
   clientSecret: string;
   tokenUrl: string;
+  /** client_secret_post unless the app requires otherwise. */
+  authMethod?: ClientAuthMethod;
+  /**
+   * Scopes to send with a refresh. RFC 6749 §6 makes `scope` optional, but the Microsoft identity platform
+   * expects it on every refresh ("Contacts.ReadWrite offline_access").
+   */
+  refreshScope?: string;
 }
+
+/** What an app adds to the refresh request: its client authentication method and the scope it expects. */
+export type RefreshOptions = Pick<OAuthClient, 'authMethod' | 'refreshScope'>;
 
 /** Keeps a refreshed token set: the engine re-encrypts and stores it with the connection. */
 export type SaveTokens = (tokens: Required<Pick<OAuthTokens, 'accessToken'>> & OAuthTokens) => Promise<void>;
@@ -37,9 +54,9 @@ export const oauthCredentialsSchema = z.object({
 export type OAuthCredentials = z.infer<typeof oauthCredentialsSchema>;
 
 /** The session of an account's OAuth credentials: renewed tokens are stored with the account, when it can store. */
-export function sessionOf(account: Account, credentials: OAuthCredentials, tokenUrl: string): OAuth2Session {
+export function sessionOf(account: Account, credentials: OAuthCredentials, tokenUrl: string, refresh: RefreshOptions = {}): OAuth2Session {
   const { clientId, clientSecret, refreshToken, accessToken, expiresAt } = credentials;
-  return new OAuth2Session({ clientId, clientSecret, tokenUrl }, { accessToken, refreshToken, expiresAt }, async (tokens) => {
+  return new OAuth2Session({ clientId, clientSecret, tokenUrl, ...refresh }, { accessToken, refreshToken, expiresAt }, async (tokens) => {
     const changed: Record<string, string> = { accessToken: tokens.accessToken };
     if (tokens.refreshToken) changed.refreshToken = tokens.refreshToken;
     if (tokens.expiresAt) changed.expiresAt = tokens.expiresAt;
@@ -100,18 +117,21 @@ export class OAuth2Session {
     if (!this.client || !this.tokens.refreshToken) {
       throw new AuthError('the access token expired and there is no refresh token: authorize the app again');
     }
+    const { clientId, clientSecret, authMethod = 'client_secret_post', refreshScope } = this.client;
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: this.tokens.refreshToken });
+    if (refreshScope) form.set('scope', refreshScope);
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+    if (authMethod === 'client_secret_basic') {
+      // RFC 6749 §2.3.1: each part form-encoded before the two are joined and base64-encoded.
+      const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
+      headers.authorization = `Basic ${basic}`;
+    } else {
+      form.set('client_id', clientId);
+      form.set('client_secret', clientSecret);
+    }
     let res: Response;
     try {
-      res = await fetch(this.client.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: this.tokens.refreshToken,
-          client_id: this.client.clientId,
-          client_secret: this.client.clientSecret,
-        }),
-      });
+      res = await fetch(this.client.tokenUrl, { method: 'POST', headers, body: form });
     } catch (err) {
       throw new TransientError(`token endpoint unreachable: ${(err as Error).message}`);
     }
@@ -135,3 +155,6 @@ export class OAuth2Session {
     return body.access_token;
   }
 }
+
+/** application/x-www-form-urlencoded encoding of one value (spaces as +), as RFC 6749 §2.3.1 asks for Basic. */
+const formEncode = (value: string): string => new URLSearchParams({ v: value }).toString().slice(2);

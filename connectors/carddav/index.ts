@@ -4,6 +4,7 @@ import type { Account, AppDefinition } from '../types';
 import { CardDavClient } from './client';
 import { CardDavConnector, carddavCapabilities } from './connector';
 import { carddavFields } from './vcard';
+import { httpUrl } from '../kit/url';
 
 // Any CardDAV server (iCloud, Fastmail, Nextcloud, Radicale...) with Basic auth: iCloud and Fastmail want an
 // app-specific password. Scope is the server's URL plus, optionally, which address book (an href or URL, or its
@@ -15,9 +16,7 @@ export const carddavCredentialsSchema = z.object({
 });
 
 export const carddavScopeSchema = z.object({
-  serverUrl: z
-    .url({ protocol: /^https?$/, error: 'serverUrl must be an http(s) URL, e.g. https://contacts.icloud.com' })
-    .refine((u) => !new URL(u).username && !new URL(u).password, 'serverUrl must not contain a user name or password'),
+  serverUrl: httpUrl('serverUrl', 'https://contacts.icloud.com'),
   addressBook: z.string().trim().min(1).optional(),
 });
 

@@ -1,3 +1,4 @@
+import type { people_v1 } from '@googleapis/people';
 import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   ConfigError,
@@ -37,6 +38,11 @@ import {
 // requestSyncToken=true, and a token works only with the parameters of the listing that produced it, so
 // currentCursor() walks the whole account once with the connection's field mask and page size. The cursor
 // carries the page size and, inside a paginated incremental result, the page token.
+//
+// Wire types: request parameters and bodies are checked (`satisfies`) against the People API's own types from
+// @googleapis/people, so a misspelt parameter or field fails the typecheck; responses are read as those types.
+// The Person itself stays the connector's own shape (fields.ts): the package's Schema$Person lists are typed
+// per field, while the mapping rebuilds every list generically.
 
 const MAX_PAGE = 1000;
 /** people:batchCreateContacts and people:batchGet take at most 200 people; batchDeleteContacts 500. */
@@ -72,20 +78,21 @@ interface Group {
   memberCount?: number;
 }
 
-interface GroupJson {
-  resourceName: string;
-  name?: string;
-  formattedName?: string;
-  groupType?: string;
-  memberCount?: number;
-}
+type Params = {
+  list: people_v1.Params$Resource$People$Connections$List;
+  get: people_v1.Params$Resource$People$Get;
+  batchGet: people_v1.Params$Resource$People$Getbatchget;
+  search: people_v1.Params$Resource$People$Searchcontacts;
+  create: people_v1.Params$Resource$People$Createcontact;
+  update: people_v1.Params$Resource$People$Updatecontact;
+  groupGet: people_v1.Params$Resource$Contactgroups$Get;
+  groupList: people_v1.Params$Resource$Contactgroups$List;
+};
 
-interface ListBody {
-  connections?: Person[];
-  nextPageToken?: string;
-  nextSyncToken?: string;
-  totalItems?: number;
-}
+/** A contact group as Google sends it; Google always sends the resource name. */
+type GroupJson = Pick<people_v1.Schema$ContactGroup, 'name' | 'formattedName' | 'groupType' | 'memberCount'> & { resourceName: string };
+
+type ListBody = Pick<people_v1.Schema$ListConnectionsResponse, 'nextPageToken' | 'nextSyncToken' | 'totalItems'> & { connections?: Person[] };
 
 interface FeedCursor {
   /** sync token */
@@ -159,14 +166,18 @@ export class GoogleConnector implements Connector {
     const feed = decodeCursor(cursor);
     if (!feed) throw new FeedExpiredError('the Google sync cursor is unreadable; a full re-scan is needed');
     const ctx = await this.context();
-    const reply = await this.list({ pageSize: feed.n, pageToken: feed.p, syncToken: feed.s });
+    // With the parameters of the listing that produced the token, requestSyncToken included: without it Google
+    // returns no nextSyncToken, and the cursor would never move past the initial scan.
+    const reply = await this.list({ pageSize: feed.n, pageToken: feed.p, syncToken: feed.s, requestSyncToken: true });
     const changes: Change[] = (reply.connections ?? []).map((p) =>
       p.metadata?.deleted || !memberOf(p, ctx.scopeGroupId)
         ? { deleted: true as const, id: p.resourceName }
         : { deleted: false as const, record: toRecord(p, ctx) },
     );
     if (reply.nextPageToken) return { changes, nextCursor: encodeCursor({ ...feed, p: reply.nextPageToken }), hasMore: true };
-    return { changes, nextCursor: encodeCursor({ s: reply.nextSyncToken ?? feed.s, n: feed.n }), hasMore: false };
+    // Keeping the old token would re-read every change since the scan each cycle, until it expires after 7 days.
+    if (!reply.nextSyncToken) throw new ConfigError('Google ended the changes without a new sync token');
+    return { changes, nextCursor: encodeCursor({ s: reply.nextSyncToken, n: feed.n }), hasMore: false };
   }
 
   async get(id: string): Promise<AppRecord | null> {
@@ -219,8 +230,8 @@ export class GoogleConnector implements Connector {
         pageSize: q.pageSize,
         pageToken: q.pageToken,
         syncToken: q.syncToken,
-        requestSyncToken: q.requestSyncToken ? 'true' : undefined,
-      },
+        requestSyncToken: q.requestSyncToken || undefined,
+      } satisfies Params['list'],
     });
     // Detected by reason, not status: Google has answered an expired token with 400 FAILED_PRECONDITION,
     // 400 INVALID_ARGUMENT and (in older documentation) 410.
@@ -232,7 +243,7 @@ export class GoogleConnector implements Connector {
   }
 
   private async fetchOne(id: string): Promise<Person | null> {
-    const reply = await this.client.call<Person>('GET', `/${this.resourcePath(id)}`, { query: { personFields: PERSON_FIELDS } });
+    const reply = await this.client.call<Person>('GET', `/${this.resourcePath(id)}`, { query: { personFields: PERSON_FIELDS } satisfies Params['get'] });
     if (reply.status === 404) return null;
     if (reply.status !== 200) this.unexpected(`reading contact ${id}`, reply);
     return reply.body;
@@ -243,7 +254,7 @@ export class GoogleConnector implements Connector {
     const found = new Map<string, Person>();
     await inChunks([...new Set(ids)], MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<{ responses?: { requestedResourceName?: string; person?: Person }[] }>('GET', '/people:batchGet', {
-        query: { resourceNames: chunk.map((id) => this.resourceName(id)), personFields: PERSON_FIELDS },
+        query: { resourceNames: chunk.map((id) => this.resourceName(id)), personFields: PERSON_FIELDS } satisfies Params['batchGet'],
       });
       if (reply.status !== 200) this.unexpected('reading contacts before writing', reply);
       for (const r of reply.body.responses ?? []) if (r.person) found.set(r.person.resourceName, r.person);
@@ -253,14 +264,14 @@ export class GoogleConnector implements Connector {
 
   /** The scope's size for progress: the group's member count, read when a scan starts. */
   private async memberCount(groupId: string): Promise<number | undefined> {
-    const reply = await this.client.call<GroupJson>('GET', `/contactGroups/${encodeURIComponent(groupId)}`, { query: { maxMembers: 0 } });
+    const reply = await this.client.call<GroupJson>('GET', `/contactGroups/${encodeURIComponent(groupId)}`, { query: { maxMembers: 0 } satisfies Params['groupGet'] });
     if (reply.status !== 200) this.unexpected('reading the contact group', reply);
-    return reply.body.memberCount;
+    return reply.body.memberCount ?? undefined;
   }
 
   private async search(query: string): Promise<Person[]> {
     const reply = await this.client.call<{ results?: { person?: Person }[] }>('GET', '/people:searchContacts', {
-      query: { query, readMask: PERSON_FIELDS, pageSize: 30 },
+      query: { query, readMask: PERSON_FIELDS, pageSize: 30 } satisfies Params['search'],
     });
     if (reply.status !== 200) this.unexpected('searching contacts', reply);
     return (reply.body.results ?? []).flatMap((r) => (r.person ? [r.person] : []));
@@ -271,7 +282,7 @@ export class GoogleConnector implements Connector {
     if (!this.groups) {
       const listed = await allPages(undefined, async (pageToken: string | undefined) => {
         const reply = await this.client.call<{ contactGroups?: GroupJson[]; nextPageToken?: string }>('GET', '/contactGroups', {
-          query: { pageSize: 1000, pageToken },
+          query: { pageSize: 1000, pageToken } satisfies Params['groupList'],
         });
         if (reply.status !== 200) this.unexpected('reading contact groups', reply);
         return { items: reply.body.contactGroups ?? [], next: reply.body.nextPageToken };
@@ -279,7 +290,7 @@ export class GoogleConnector implements Connector {
       const groups = new Map<string, Group>();
       for (const g of listed) {
         const id = g.resourceName.replace(/^contactGroups\//, '');
-        groups.set(id, { id, name: g.name ?? id, formattedName: g.formattedName, user: g.groupType === 'USER_CONTACT_GROUP', memberCount: g.memberCount });
+        groups.set(id, { id, name: g.name ?? id, formattedName: g.formattedName ?? undefined, user: g.groupType === 'USER_CONTACT_GROUP', memberCount: g.memberCount ?? undefined });
       }
       this.groups = groups;
       this.scopeGroupId = this.resolveScope(groups);
@@ -337,7 +348,7 @@ export class GoogleConnector implements Connector {
     }
     for (const [lower, name] of wanted) {
       if (this.userGroupByName(lower)) continue;
-      const reply = await this.client.call<GroupJson>('POST', '/contactGroups', { body: { contactGroup: { name } } });
+      const reply = await this.client.call<GroupJson>('POST', '/contactGroups', { body: { contactGroup: { name } } satisfies people_v1.Schema$CreateContactGroupRequest });
       if (reply.status === 409) {
         // Created meanwhile (by the user or another worker): read the groups again.
         this.groups = null;
@@ -393,7 +404,7 @@ export class GoogleConnector implements Connector {
     if (pending.length === 0) return;
 
     const reply = await this.client.call<{ createdPeople?: { person?: Person }[] }>('POST', '/people:batchCreateContacts', {
-      body: { contacts: pending.map((p) => ({ contactPerson: p.person })), readMask: PERSON_FIELDS },
+      body: { contacts: pending.map((p) => ({ contactPerson: p.person })), readMask: PERSON_FIELDS } satisfies Partial<Record<keyof people_v1.Schema$BatchCreateContactsRequest, unknown>>,
     });
     const created = reply.body?.createdPeople ?? [];
     if (reply.status === 200 && created.length === pending.length) {
@@ -406,7 +417,7 @@ export class GoogleConnector implements Connector {
     if (reply.status !== 400) this.unexpected('creating contacts', reply);
     // One invalid contact fails the whole batch: create one at a time, so only that contact fails.
     for (const { op, index, person } of pending) {
-      const one = await this.client.call<Person>('POST', '/people:createContact', { query: { personFields: PERSON_FIELDS }, body: person });
+      const one = await this.client.call<Person>('POST', '/people:createContact', { query: { personFields: PERSON_FIELDS } satisfies Params['create'], body: person });
       results[index] = one.status === 200 ? { ref: op.ref, ok: true, record: toRecord(one.body, ctx) } : failure(op.ref, writeError(one, 'create'));
     }
   }
@@ -443,7 +454,7 @@ export class GoogleConnector implements Connector {
         continue;
       }
       const reply = await this.client.call<Person>('PATCH', `/${this.resourcePath(op.id)}:updateContact`, {
-        query: { updatePersonFields: patch.mask.join(','), personFields: PERSON_FIELDS },
+        query: { updatePersonFields: patch.mask.join(','), personFields: PERSON_FIELDS } satisfies Params['update'],
         body: { ...patch.person, resourceName: person.resourceName, etag: op.version ?? person.etag },
       });
       results[index] = reply.status === 200 ? { ref: op.ref, ok: true, record: toRecord(reply.body, ctx) } : failure(op.ref, writeError(reply, 'update'));
@@ -475,7 +486,7 @@ export class GoogleConnector implements Connector {
     }
     await inChunks(doomed, MAX_BATCH_DELETE, async (part) => {
       const names = part.map(({ op }) => this.resourceName((op as { id: string }).id));
-      const reply = await this.client.call('POST', '/people:batchDeleteContacts', { body: { resourceNames: names } });
+      const reply = await this.client.call('POST', '/people:batchDeleteContacts', { body: { resourceNames: names } satisfies people_v1.Schema$BatchDeleteContactsRequest });
       if (reply.status === 200) {
         for (const { op, index } of part) results[index] = { ref: op.ref, ok: true, record: null };
         return;

@@ -5,16 +5,12 @@ import type { Account, AppDefinition } from '../types';
 import { GoogleClient } from './client';
 import { GoogleConnector, googleCapabilities } from './connector';
 import { googleFields } from './fields';
+import { httpUrl } from '../kit/url';
 
 // Google Contacts (People API v1), with OAuth2 credentials of an app the user authorized with the contacts scope.
 // Scope is where the API lives (the sandbox's URL in tests and the demo) and, optionally, one contact group.
 
 export const googleCredentialsSchema = oauthCredentialsSchema;
-
-const httpUrl = (what: string, example: string) =>
-  z
-    .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL, e.g. ${example}` })
-    .refine((u) => !new URL(u).username && !new URL(u).password, `${what} must not contain a user name or password`);
 
 export const googleScopeSchema = z.object({
   baseUrl: httpUrl('baseUrl', 'https://people.googleapis.com').optional(),

@@ -1,3 +1,13 @@
+import type {
+  BatchInputSimplePublicObjectId,
+  BatchReadInputSimplePublicObjectId,
+  Filter as VendorFilter,
+  PublicObjectSearchRequest,
+  SimplePublicObjectBatchInput,
+  SimplePublicObjectBatchInputUpsert,
+  SimplePublicObjectInputForCreate,
+} from '@hubspot/api-client/lib/codegen/crm/contacts/models/all';
+import type { Assert, OnlyVendorKeys } from '../kit/wire';
 import type { AppRecord, FieldDef } from '../../sync/types';
 import {
   ConfigError,
@@ -32,8 +42,11 @@ const MAX_SEARCH_PAGE = 200;
 
 export const hubspotCapabilities: Capabilities = {
   incremental: 'modified-since',
-  // Deletions come from the archived list, read at the end of every cycle.
-  reportsDeletions: true,
+  // Deletions are left to the engine's reconcile. Search never returns archived contacts, and the archived list
+  // (GET /crm/v3/objects/contacts?archived=true) cannot be filtered by date, so reading it in every cycle costs
+  // as much as the portal has archived contacts (kept 90 days), every few minutes, for what a daily listing of
+  // ids finds just as well.
+  reportsDeletions: false,
   tags: 'tags',
   unsubscribes: true,
   maxBatchWrite: MAX_BATCH,
@@ -70,6 +83,10 @@ interface Filter {
   operator: string;
   value?: string;
 }
+export type FilterChecked = Assert<OnlyVendorKeys<Filter, VendorFilter>>;
+
+/** A request body's keys, checked against HubSpot's model of it (@hubspot/api-client's are classes with enums). */
+type BodyOf<T> = Partial<Record<keyof T, unknown>>;
 
 /** The account's properties and owners, read once per connector: they shape every read and write. */
 interface Schema {
@@ -206,7 +223,7 @@ export class HubSpotConnector implements Connector {
   private async search(filters: Filter[], sort: { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' }, limit: number, after?: string): Promise<SearchBody> {
     const { properties } = await this.schema();
     const reply = await this.client.call<SearchBody>('POST', `${CONTACTS}/search`, {
-      body: { filterGroups: filters.length > 0 ? [{ filters }] : [], sorts: [sort], properties, limit, ...(after ? { after } : {}) },
+      body: { filterGroups: filters.length > 0 ? [{ filters }] : [], sorts: [sort], properties, limit, ...(after ? { after } : {}) } satisfies BodyOf<PublicObjectSearchRequest>,
     });
     if (reply.status !== 200) this.unexpected('searching contacts', reply);
     return reply.body;
@@ -268,9 +285,7 @@ export class HubSpotConnector implements Connector {
   async currentCursor(): Promise<string> {
     const owner = await this.ownerFilters();
     const newest = await this.search(owner, { propertyName: 'lastmodifieddate', direction: 'DESCENDING' }, 1);
-    let mark = millis(newest.results[0]?.properties.lastmodifieddate ?? newest.results[0]?.updatedAt);
-    const archived = await this.archivedSince(Number.NEGATIVE_INFINITY);
-    for (const a of archived) mark = Math.max(mark, a.at);
+    const mark = millis(newest.results[0]?.properties.lastmodifieddate ?? newest.results[0]?.updatedAt);
     const from = mark - OVERLAP_MS;
 
     // Whatever changed within the overlap is known now, so the first cycle does not report it again.
@@ -280,7 +295,6 @@ export class HubSpotConnector implements Connector {
       state = page.state;
       if (page.done) break;
     }
-    const archivedKeys = archived.filter((a) => a.at >= from).map((a) => `x${a.id}:${a.at}`);
     const lists = this.lists ? this.lists.snapshot(await this.lists.index(true)) : undefined;
     return encodeFeed({
       v: 1,
@@ -288,28 +302,9 @@ export class HubSpotConnector implements Connector {
       at: from,
       mark,
       archivedFrom: from,
-      seen: prune([...state.seen, ...archivedKeys], from, from),
+      seen: prune(state.seen, from, from),
       ...(lists ? { lists } : {}),
     });
-  }
-
-  /** Every archived contact with the time it was archived (HubSpot keeps them 90 days). */
-  private async archivedSince(from: number): Promise<{ id: string; at: number }[]> {
-    const out: { id: string; at: number }[] = [];
-    let after: string | undefined;
-    for (let guard = 0; guard < 10_000; guard++) {
-      const reply: Reply<ListBody> = await this.client.call<ListBody>('GET', CONTACTS, {
-        query: { archived: true, limit: MAX_LIST_PAGE, after, properties: 'email' },
-      });
-      if (reply.status !== 200) this.unexpected('listing archived contacts', reply);
-      for (const c of reply.body.results) {
-        const at = millis(c.archivedAt ?? c.updatedAt);
-        if (at >= from) out.push({ id: c.id, at });
-      }
-      after = reply.body.paging?.next?.after;
-      if (!after) break;
-    }
-    return out;
   }
 
   async changesSince(cursor: string, pageSize: number): Promise<ChangeSet> {
@@ -317,29 +312,14 @@ export class HubSpotConnector implements Connector {
     if (state.phase === 'lists') return this.listChanges(state);
     if (state.phase === 'search') {
       const page = await this.searchPage(state, Math.min(Math.max(1, pageSize), MAX_SEARCH_PAGE));
-      state = page.done ? { ...page.state, phase: 'archived', archivedAfter: undefined } : page.state;
-      return { changes: page.changes, nextCursor: encodeFeed(state), hasMore: true };
+      if (!page.done) return { changes: page.changes, nextCursor: encodeFeed(page.state), hasMore: true };
+      state = page.state;
+      if (this.lists) return { changes: page.changes, nextCursor: encodeFeed({ ...state, phase: 'lists' }), hasMore: true };
+      return { changes: page.changes, nextCursor: encodeFeed(nextCycle(state)), hasMore: false };
     }
-    // Search never returns archived contacts, so deletions come from the archived list, at the end of a cycle.
-    const reply = await this.client.call<ListBody>('GET', CONTACTS, {
-      query: { archived: true, limit: MAX_LIST_PAGE, after: state.archivedAfter, properties: 'email' },
-    });
-    if (reply.status !== 200) this.unexpected('listing archived contacts', reply);
-    const changes: Change[] = [];
-    const seen = new Set(state.seen);
-    for (const c of reply.body.results) {
-      const at = millis(c.archivedAt ?? c.updatedAt);
-      const key = `x${c.id}:${at}`;
-      if (at < state.archivedFrom || seen.has(key)) continue;
-      seen.add(key);
-      state.mark = Math.max(state.mark, at);
-      changes.push({ deleted: true, id: c.id });
-    }
-    state.seen = [...seen];
-    const next = reply.body.paging?.next?.after;
-    if (next) return { changes, nextCursor: encodeFeed({ ...state, archivedAfter: next }), hasMore: true };
-    if (this.lists) return { changes, nextCursor: encodeFeed({ ...state, phase: 'lists', archivedAfter: undefined }), hasMore: true };
-    return { changes, nextCursor: encodeFeed(nextCycle(state)), hasMore: false };
+    // A cursor of the earlier feed, between its search and its archived listing: that cycle is over.
+    if (this.lists) return { changes: [], nextCursor: encodeFeed({ ...state, phase: 'lists', archivedAfter: undefined }), hasMore: true };
+    return { changes: [], nextCursor: encodeFeed(nextCycle(state)), hasMore: false };
   }
 
   /**
@@ -453,7 +433,7 @@ export class HubSpotConnector implements Connector {
     const liveDeletes = deletes.filter((i) => !results[i.index]);
     await inChunks(liveDeletes, MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<HubSpotErrorBody>('POST', `${CONTACTS}/batch/archive`, {
-        body: { inputs: chunk.map((i) => ({ id: (i.op as Extract<WriteOp, { kind: 'delete' }>).id })) },
+        body: { inputs: chunk.map((i) => ({ id: (i.op as Extract<WriteOp, { kind: 'delete' }>).id })) } satisfies BodyOf<BatchInputSimplePublicObjectId>,
       });
       if (reply.status !== 204 && reply.status !== 200) this.unexpected('archiving contacts', reply);
       for (const { op, index } of chunk) results[index] = { ref: op.ref, ok: true, record: null };
@@ -505,7 +485,7 @@ export class HubSpotConnector implements Connector {
     const found = new Map<string, WireContact>();
     await inChunks(ids, MAX_BATCH, async (chunk) => {
       const reply = await this.client.call<BatchBody>('POST', `${CONTACTS}/batch/read`, {
-        body: { properties, inputs: chunk.map((id) => ({ id })) },
+        body: { properties, inputs: chunk.map((id) => ({ id })) } satisfies BodyOf<BatchReadInputSimplePublicObjectId>,
       });
       if (reply.status !== 200 && reply.status !== 207) this.unexpected('reading contacts', reply);
       for (const c of reply.body.results) found.set(c.id, c);
@@ -529,10 +509,10 @@ export class HubSpotConnector implements Connector {
       const properties = bodies.get(index)!;
       if (kind === 'upsert') {
         const { email, ...rest } = properties;
-        return { idProperty: 'email', id: email.trim().toLowerCase(), properties: rest };
+        return { idProperty: 'email', id: email.trim().toLowerCase(), properties: rest } satisfies BodyOf<SimplePublicObjectBatchInputUpsert>;
       }
-      if (kind === 'update') return { id: (op as Extract<WriteOp, { kind: 'update' }>).id, properties };
-      return { properties };
+      if (kind === 'update') return { id: (op as Extract<WriteOp, { kind: 'update' }>).id, properties } satisfies BodyOf<SimplePublicObjectBatchInput>;
+      return { properties } satisfies BodyOf<SimplePublicObjectInputForCreate>;
     });
     const reply = await this.client.call<BatchBody>('POST', `${CONTACTS}/batch/${kind}`, { body: { inputs } });
     const { codecs } = await this.schema();

@@ -2,7 +2,8 @@ import { FeedExpiredError } from '../errors';
 import type { ListSnapshot } from './lists';
 
 // The position of HubSpot's changes feed, which HubSpot does not have: Rapport builds one from the search API
-// (contacts with lastmodifieddate ≥ a time, oldest first) and the list of archived contacts.
+// (contacts with lastmodifieddate ≥ a time, oldest first). Deletions are not in it: the archived list cannot be
+// filtered by date, so the engine's reconcile finds them (see hubspotCapabilities).
 //
 // - Keyset paging: each page restarts the query at the newest time already read, instead of paging deep with
 //   `after`. Paging by offset skips a contact whenever one read earlier is modified meanwhile (it moves to the
@@ -19,7 +20,10 @@ export const MAX_SEEN = 1000;
 
 export interface FeedState {
   v: 1;
-  /** With tags from lists, a cycle ends by comparing list memberships (phase "lists"), see lists.ts. */
+  /**
+   * With tags from lists, a cycle ends by comparing list memberships (phase "lists"), see lists.ts. "archived"
+   * is a phase of the earlier feed, read only from cursors it wrote.
+   */
   phase: 'search' | 'archived' | 'lists';
   /** Where the search query of this page starts (epoch ms, GTE). */
   at: number;

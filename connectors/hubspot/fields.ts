@@ -1,3 +1,7 @@
+import type { SimplePublicObject } from '@hubspot/api-client/lib/codegen/crm/contacts/models/all';
+import type { PublicOwner } from '@hubspot/api-client/lib/codegen/crm/owners/models/all';
+import type { Option, Property, PropertyModificationMetadata } from '@hubspot/api-client/lib/codegen/crm/properties/models/all';
+import type { Assert, OnlyVendorKeys } from '../kit/wire';
 import type { AppRecord, FieldDef, FieldType, FieldValue } from '../../sync/types';
 import { MappingError } from '../values';
 
@@ -40,6 +44,15 @@ export interface WireOwner {
   lastName?: string;
   userId?: number;
 }
+
+// Checked against HubSpot's own models (@hubspot/api-client): a field these declarations name that the models
+// lack fails the typecheck. The declarations stay the connector's own: HubSpot sends property values as
+// strings or null, which the models type loosely.
+export type WireContactChecked = Assert<OnlyVendorKeys<WireContact, SimplePublicObject>>;
+export type WirePropertyChecked = Assert<OnlyVendorKeys<WireProperty, Property>>;
+export type WireOptionChecked = Assert<OnlyVendorKeys<WireOption, Option>>;
+export type WireMetadataChecked = Assert<OnlyVendorKeys<NonNullable<WireProperty['modificationMetadata']>, PropertyModificationMetadata>>;
+export type WireOwnerChecked = Assert<OnlyVendorKeys<WireOwner, PublicOwner>>;
 
 /**
  * HubSpot's standard contact properties Rapport syncs. HubSpot requires no property on create, so none is

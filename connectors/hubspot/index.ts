@@ -7,6 +7,7 @@ import { HubSpotClient, type HubSpotAuth } from './client';
 import { HubSpotConnector, hubspotCapabilities } from './connector';
 import { HubSpotLists } from './lists';
 import { hubspotStandardFields } from './fields';
+import { httpUrl } from '../kit/url';
 
 // HubSpot CRM contacts (API v3). Credentials are a private app's access token, or an OAuth app's client and
 // refresh token (the access token, 30 minutes long, is renewed and stored as it expires). The scope picks the
@@ -19,10 +20,7 @@ const privateAppCredentials = z.object({ accessToken: z.string().min(1, 'accessT
 export const hubspotCredentialsSchema = z.union([oauthCredentialsSchema, privateAppCredentials]) as unknown as z.ZodType<Record<string, string>>;
 
 export const hubspotScopeSchema = z.object({
-  baseUrl: z
-    .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL, e.g. https://api.hubapi.com' })
-    .refine((u) => !new URL(u).username && !new URL(u).password, 'baseUrl must not contain a user name or password')
-    .default(DEFAULT_HUBSPOT_URL),
+  baseUrl: httpUrl('baseUrl', 'https://api.hubapi.com').default(DEFAULT_HUBSPOT_URL),
   tagsFrom: z
     .union([
       z.object({ property: z.string().min(1) }).strict(),

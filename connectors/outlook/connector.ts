@@ -14,6 +14,7 @@ import { allPages, pages } from '../kit/paging';
 import { isTransientStatus, unexpected } from '../kit/statuses';
 import { failure, invalidValue, refusal, writeInBatches } from '../kit/writes';
 import { MAX_BATCH, graphCode, graphMessage, graphStatusRules, itemRetryAfter, type BatchRequest, type BatchResponse, type GraphClient, type Reply } from './client';
+import type { ContactFolder } from '@microsoft/microsoft-graph-types';
 import { MappingError, needsCurrent, outlookFields, toPatch, toRecord, versionOf, type GraphContact } from './fields';
 
 /** Which contacts folder the account syncs: an existing one, one the connector creates by name, or the default. */
@@ -25,10 +26,14 @@ interface Collection<T> {
   '@odata.deltaLink'?: string;
 }
 type DeltaItem = GraphContact & { '@removed'?: { reason?: string } };
-interface Folder {
-  id: string;
-  displayName: string;
-}
+type Folder = Pick<ContactFolder, 'displayName' | 'parentFolderId'> & { id: string };
+
+/**
+ * The cursor of a default Contacts folder whose id could not be learnt yet (no contact in it and no sub-folder):
+ * Graph documents contact delta only per folder id, so the first round starts once the id is known, and that
+ * round's contacts are all new since the cursor (the folder was empty).
+ */
+const UNRESOLVED_DEFAULT = 'outlook:default-folder-unresolved';
 
 // Delta pages are capped near 200 contacts by the service; plain listings follow the same cap so that one page
 // size fits both.
@@ -65,6 +70,8 @@ interface Pending {
 export class OutlookConnector implements Connector {
   readonly capabilities = outlookCapabilities;
   private folderId: Promise<string | null> | null = null;
+  /** The default folder's id, once learnt (only the delta path needs it). */
+  private defaultId: string | null = null;
 
   constructor(
     private readonly client: GraphClient,
@@ -89,7 +96,9 @@ export class OutlookConnector implements Connector {
    * the engine's full scan, so that every change made during the scan shows up in the first incremental cycle.
    */
   async currentCursor(): Promise<string> {
-    let link: string = await this.deltaPath();
+    const path = await this.deltaPath();
+    if (path === null) return UNRESOLVED_DEFAULT;
+    let link: string = path;
     for (let guard = 0; guard < 1_000_000; guard++) {
       const reply = await this.client.call<Collection<DeltaItem>>('GET', link, { headers: { prefer: `odata.maxpagesize=${MAX_PAGE}` } });
       if (reply.status !== 200) this.unexpected('starting change tracking', reply);
@@ -102,10 +111,20 @@ export class OutlookConnector implements Connector {
   }
 
   async changesSince(cursor: string, pageSize: number): Promise<ChangeSet> {
+    if (cursor === UNRESOLVED_DEFAULT) {
+      const path = await this.deltaPath();
+      if (path === null) return { changes: [], nextCursor: UNRESOLVED_DEFAULT, hasMore: false };
+      return this.deltaPage(path, pageSize);
+    }
     // A link from another base URL (the scope changed) cannot be followed: start over, as with an expired token.
     if (!this.client.ownsLink(cursor)) throw new FeedExpiredError('the saved delta link belongs to another Graph base URL');
+    return this.deltaPage(cursor, pageSize);
+  }
+
+  /** One page of a delta round: from a saved link, or the first page of an initial round from the delta path. */
+  private async deltaPage(link: string, pageSize: number): Promise<ChangeSet> {
     const size = Math.min(Math.max(1, pageSize), MAX_PAGE);
-    const reply = await this.client.call<Collection<DeltaItem>>('GET', cursor, { headers: { prefer: `odata.maxpagesize=${size}` } });
+    const reply = await this.client.call<Collection<DeltaItem>>('GET', link, { headers: { prefer: `odata.maxpagesize=${size}` } });
     const code = graphCode(reply.body);
     if (reply.status === 410 || code === 'SyncStateNotFound' || code === 'resyncRequired' || code === 'SyncStateInvalid') {
       throw new FeedExpiredError(`Outlook no longer accepts the delta token (${graphMessage(reply.body, 'sync state not found')})`, reply.status, code);
@@ -183,6 +202,22 @@ export class OutlookConnector implements Connector {
     this.unexpected(`creating the contacts folder "${scope.name}"`, reply);
   }
 
+  /**
+   * The default Contacts folder's id, which Graph gives no documented path to: it is the parentFolderId of the
+   * contacts in it (GET /me/contacts lists the default folder, https://learn.microsoft.com/en-us/graph/api/user-list-contacts)
+   * and of its sub-folders (GET /me/contactFolders lists them, https://learn.microsoft.com/en-us/graph/api/user-list-contactfolders).
+   * null when the folder has neither.
+   */
+  private async defaultFolderId(): Promise<string | null> {
+    for (const path of ['/me/contacts', '/me/contactFolders']) {
+      const reply = await this.client.call<Collection<Pick<Folder, 'parentFolderId'>>>('GET', path, { query: { $top: 1, $select: 'parentFolderId' } });
+      if (reply.status !== 200) this.unexpected('finding the default contacts folder', reply);
+      const parent = reply.body.value[0]?.parentFolderId;
+      if (parent) return parent;
+    }
+    return null;
+  }
+
   private async folderNamed(name: string): Promise<string | null> {
     const folders = pages('/me/contactFolders', async (link: string) => {
       const reply = await this.client.call<Collection<Folder>>('GET', link, link.startsWith('/') ? { query: { $top: 100 } } : {});
@@ -190,7 +225,7 @@ export class OutlookConnector implements Connector {
       return { items: reply.body.value, next: reply.body['@odata.nextLink'] };
     });
     for await (const page of folders) {
-      const found = page.find((f) => f.displayName.trim().toLowerCase() === name.trim().toLowerCase());
+      const found = page.find((f) => (f.displayName ?? '').trim().toLowerCase() === name.trim().toLowerCase());
       if (found) return found.id;
     }
     return null;
@@ -201,8 +236,15 @@ export class OutlookConnector implements Connector {
     return folder === null ? '/me/contacts' : `/me/contactFolders/${encodeURIComponent(folder)}/contacts`;
   }
 
-  private async deltaPath(): Promise<string> {
-    return `${await this.contactsPath()}/delta`;
+  /**
+   * Graph documents contact delta only per folder, /me/contactFolders/{id}/contacts/delta
+   * (https://learn.microsoft.com/en-us/graph/api/contact-delta); /me/contacts/delta is not documented. null
+   * while the default folder's id is unknown.
+   */
+  private async deltaPath(): Promise<string | null> {
+    // Not remembered while unknown (an empty default folder): asked again at the next cycle.
+    const folder = (await this.resolveFolder()) ?? (this.defaultId ??= await this.defaultFolderId());
+    return folder === null ? null : `/me/contactFolders/${encodeURIComponent(folder)}/contacts/delta`;
   }
 
   private async itemPath(id: string): Promise<string> {

@@ -1,4 +1,5 @@
 import type { AppRecord, FieldDef, FieldValue } from '../../sync/types';
+import type { Contact, EmailAddress, PhysicalAddress } from '@microsoft/microsoft-graph-types';
 import { MappingError, asList } from '../values';
 
 // Between Microsoft Graph's contact JSON and the flat records the engine works with. The wire shape is declared
@@ -11,40 +12,41 @@ import { MappingError, asList } from '../values';
 
 export { MappingError };
 
-export interface GraphEmail {
-  name?: string | null;
-  address?: string | null;
-}
-export interface GraphAddress {
-  street?: string | null;
-  city?: string | null;
-  state?: string | null;
-  postalCode?: string | null;
-  countryOrRegion?: string | null;
-}
-export interface GraphContact {
+/** Graph's EmailAddress and PhysicalAddress, as @microsoft/microsoft-graph-types publishes them. */
+export type GraphEmail = Pick<EmailAddress, 'name' | 'address'>;
+export type GraphAddress = Pick<PhysicalAddress, 'street' | 'city' | 'state' | 'postalCode' | 'countryOrRegion'>;
+
+/** The contact properties the connector reads and writes, typed by Graph's own Contact resource. */
+type ContactProperty =
+  | 'changeKey'
+  | 'parentFolderId'
+  | 'createdDateTime'
+  | 'lastModifiedDateTime'
+  | 'displayName'
+  | 'givenName'
+  | 'middleName'
+  | 'surname'
+  | 'companyName'
+  | 'jobTitle'
+  | 'department'
+  | 'businessHomePage'
+  | 'personalNotes'
+  | 'mobilePhone'
+  | 'categories';
+
+/**
+ * A contact as Graph sends it. Graph's types make every property nullable and `id` optional (Entity); the
+ * service always sends an id, and the lists the connector reads as lists. The OData annotation `@odata.etag` is
+ * not in the package (annotations are not properties), so it is declared here.
+ */
+export type GraphContact = Pick<Contact, ContactProperty> & {
   '@odata.etag'?: string;
   id: string;
-  changeKey?: string;
-  parentFolderId?: string;
-  createdDateTime?: string;
-  lastModifiedDateTime?: string;
-  displayName?: string | null;
-  givenName?: string | null;
-  middleName?: string | null;
-  surname?: string | null;
-  companyName?: string | null;
-  jobTitle?: string | null;
-  department?: string | null;
-  businessHomePage?: string | null;
-  personalNotes?: string | null;
   emailAddresses?: GraphEmail[];
   businessPhones?: string[];
   homePhones?: string[];
-  mobilePhone?: string | null;
   businessAddress?: GraphAddress | null;
-  categories?: string[];
-}
+};
 export type GraphPatch = Partial<Omit<GraphContact, 'id' | '@odata.etag' | 'changeKey' | 'parentFolderId' | 'createdDateTime' | 'lastModifiedDateTime'>>;
 
 const TEXT_KEYS = ['givenName', 'middleName', 'surname', 'companyName', 'jobTitle', 'department', 'businessHomePage', 'personalNotes', 'mobilePhone'] as const;

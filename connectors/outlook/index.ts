@@ -5,6 +5,7 @@ import type { Account, AppDefinition } from '../types';
 import { GraphClient } from './client';
 import { OutlookConnector, outlookCapabilities, type FolderScope } from './connector';
 import { outlookFields } from './fields';
+import { httpUrl } from '../kit/url';
 
 // Microsoft 365 / Outlook.com / Exchange Online contacts through Microsoft Graph, with delegated OAuth2
 // (Contacts.ReadWrite, offline_access). The scope names the contacts folder; the tenant goes into the token URL.
@@ -12,12 +13,13 @@ import { outlookFields } from './fields';
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com/v1.0';
 export const tokenUrlFor = (tenant: string): string => `https://login.microsoftonline.com/${encodeURIComponent(tenant)}/oauth2/v2.0/token`;
 
-export const outlookCredentialsSchema = oauthCredentialsSchema;
+/**
+ * Sent with every refresh: the Microsoft identity platform expects the scopes again
+ * (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token).
+ */
+export const REFRESH_SCOPE = 'Contacts.ReadWrite offline_access';
 
-const httpUrl = (what: string) =>
-  z
-    .url({ protocol: /^https?$/, error: `${what} must be an http(s) URL` })
-    .refine((u) => !new URL(u).username && !new URL(u).password, `${what} must not contain a user name or password`);
+export const outlookCredentialsSchema = oauthCredentialsSchema;
 
 export const outlookScopeSchema = z.object({
   baseUrl: httpUrl('baseUrl').optional(),
@@ -46,7 +48,7 @@ export const outlookApp: AppDefinition = {
   fields: outlookFields,
   connect(account: Account) {
     const { credentials, scope } = parseAccount(account, { app: 'Outlook', credentials: outlookCredentialsSchema, scope: outlookScopeSchema });
-    const session = sessionOf(account, credentials, scope.tokenUrl ?? tokenUrlFor(scope.tenant ?? 'common'));
+    const session = sessionOf(account, credentials, scope.tokenUrl ?? tokenUrlFor(scope.tenant ?? 'common'), { refreshScope: REFRESH_SCOPE });
     const client = new GraphClient(scope.baseUrl ?? DEFAULT_GRAPH_URL, session, requestTimeoutOf(account));
     const folder: FolderScope = scope.folder ?? null;
     return new OutlookConnector(client, folder);

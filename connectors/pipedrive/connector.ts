@@ -18,17 +18,28 @@ import {
 } from './fields';
 
 // Pipedrive persons through API v2, with the v1 leftovers v2 has no counterpart for: person fields (labels,
-// custom fields, the plan's visibility levels), users, and recents (the only feed that tells deletions).
+// custom fields, the plan's visibility levels) and users.
+//
+// Deletions: Pipedrive documents no feed of them that a poller can read. v2 persons lists do not promise to
+// return deleted persons, and /v1/recents promises no `active_flag: false` entry for a deleted one (the only
+// documented signal is the delete.person webhook, which needs a public endpoint). So the feed reports updates
+// only (reportsDeletions: false), and deletions are found by the engine's periodic reconcile, which lists ids.
 
 const MAX_PAGE = 500;
 const MAX_IDS = 100;
-/** /v1/recents remembers about 30 days; a feed position older than this is re-scanned instead. */
-const RECENTS_WINDOW_MS = 29 * 86_400_000;
+/**
+ * Each read starts this long before the newest update time already read, so that a change stamped slightly in
+ * the past (another server's clock, a transaction that committed late) is still met; what was read before
+ * inside the window is skipped by its version (id and content digest).
+ */
+export const OVERLAP_MS = 10_000;
+/** Versions kept from the window; beyond it a person may be reported twice, which the engine ignores. */
+const MAX_SEEN = 500;
 const INCLUDE = 'marketing_status';
 
 export const pipedriveCapabilities: Capabilities = {
   incremental: 'modified-since',
-  reportsDeletions: true,
+  reportsDeletions: false,
   tags: 'tags',
   unsubscribes: true,
   maxBatchWrite: 1,
@@ -68,35 +79,21 @@ interface V1Field {
   edit_flag?: boolean;
   options?: { id: number | string; label: string }[] | null;
 }
-interface RecentsBody {
-  success: boolean;
-  data: { item: string; id: number; data: { id: number; active_flag?: boolean; update_time?: string } | null }[] | null;
-  additional_data?: { last_timestamp_on_page?: string; pagination?: { more_items_in_collection?: boolean; next_start?: number } };
-}
-
 /**
- * The feed position. Pipedrive filters by update time at second resolution, so the position is a time plus
- * what was already reported in that second: re-reading the second (updated_since is inclusive) catches later
- * changes made within it, and the digests keep the earlier ones from being reported twice.
+ * The feed position: the newest update time read (Pipedrive's own clock, RFC 3339 at second resolution) and the
+ * versions read inside the overlap window before it. A walk over several pages keeps its updated_since (`f`),
+ * Pipedrive's cursor, and what it has read so far.
  */
 interface FeedState {
-  v: 1;
-  /** updated_since of the person walk, RFC 3339; '' means from the beginning */
+  v: 2;
+  /** newest update_time read; '' means from the beginning */
   s: string;
-  /** `${id}@${digest}` of the persons reported with update_time === s */
-  k: string[];
-  /** walk in progress: Pipedrive's cursor, and the newest update time seen with what was reported at it */
+  /** [`${id}@${digest}`, update_time] read at or after s - OVERLAP_MS */
+  seen: [string, string][];
+  /** walk in progress: its updated_since, Pipedrive's cursor, and the versions it read */
+  f?: string;
   p?: string;
-  m?: string;
-  mk?: string[];
-  /** which half of the cycle comes next: person updates, then deletions from recents */
-  ph: 'u' | 'd';
-  /** since_timestamp of the recents walk ("YYYY-MM-DD HH:MM:SS", UTC) and the deletions reported at it */
-  d: string;
-  dk: number[];
-  ds?: number;
-  dm?: string;
-  dmk?: number[];
+  w?: [string, string][];
 }
 
 const PREFIX = 'pd1.';
@@ -105,17 +102,37 @@ const encode = (state: FeedState): string => PREFIX + Buffer.from(JSON.stringify
 function decode(cursor: string): FeedState {
   try {
     if (!cursor.startsWith(PREFIX)) throw new Error('foreign cursor');
-    const state = JSON.parse(Buffer.from(cursor.slice(PREFIX.length), 'base64url').toString('utf8')) as FeedState;
-    if (state.v !== 1 || typeof state.s !== 'string' || !Array.isArray(state.k) || typeof state.d !== 'string') throw new Error('bad cursor');
-    return state;
+    const state = JSON.parse(Buffer.from(cursor.slice(PREFIX.length), 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (typeof state.s !== 'string') throw new Error('bad cursor');
+    // A position of the earlier feed (v1: same-second keys, and a recents half that is gone) goes on from its time.
+    if (state.v === 1) return { v: 2, s: state.s, seen: [] };
+    if (state.v !== 2 || !Array.isArray(state.seen)) throw new Error('bad cursor');
+    return state as unknown as FeedState;
   } catch {
     throw new FeedExpiredError('the Pipedrive feed position is unreadable; a full scan is needed');
   }
 }
 
-const v1ToMs = (t: string): number => Date.parse(`${t.replace(' ', 'T')}Z`);
-const msToV1 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+/** RFC 3339 at whole seconds, as Pipedrive writes update_time. */
+const rfc3339 = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const windowStart = (s: string): string => rfc3339(Date.parse(s) - OVERLAP_MS);
+
+/** The versions of `rows` still inside the overlap window of `s`, newest first, at most MAX_SEEN. */
+function windowOf(rows: [string, string][], s: string): [string, string][] {
+  const from = Date.parse(s) - OVERLAP_MS;
+  const kept = new Map<string, string>();
+  for (const [key, at] of rows) if (Date.parse(at) >= from) kept.set(key, at);
+  return [...kept.entries()].sort((a, b) => Date.parse(b[1]) - Date.parse(a[1])).slice(0, MAX_SEEN);
+}
+
 const personKey = (p: WirePerson): string => `${p.id}@${contentDigest(p)}`;
+
+/** An updated person with the marketing status the update set, or else the one it had (the answer has none). */
+function withMarketingStatus(written: WirePerson, body: { marketing_status?: unknown }, before: WirePerson): WirePerson {
+  if (written.marketing_status !== undefined) return written;
+  const set = typeof body.marketing_status === 'string' ? body.marketing_status : undefined;
+  return { ...written, marketing_status: set ?? before.marketing_status };
+}
 
 export class PipedriveConnector implements Connector {
   readonly capabilities = pipedriveCapabilities;
@@ -248,119 +265,46 @@ export class PipedriveConnector implements Connector {
     return { records: await this.records(persons), nextCursor: next };
   }
 
-  /**
-   * "Now" in Pipedrive's own clock: the newest update time and the persons at it (already seen), and, for
-   * deletions, the server's Date with the deletions recents already lists from then on.
-   */
+  /** "Now" in Pipedrive's own clock: the newest update time, and the versions inside the window before it. */
   async currentCursor(): Promise<string> {
     const newest = await this.client.call<ListBody>('GET', '/api/v2/persons', {
       query: { limit: 1, sort_by: 'update_time', sort_direction: 'desc', owner_id: await this.ownerFilter(), include_fields: INCLUDE },
     });
     if (newest.status !== 200) this.unexpected('reading the newest person', newest);
-    const state: FeedState = { v: 1, s: '', k: [], ph: 'u', d: '', dk: [] };
     const top = newest.body.data?.[0];
-    if (top) {
-      state.s = top.update_time;
-      const newestPersons = await allPages(undefined, async (cursor: string | undefined) => {
-        const { persons, next } = await this.listPersons(
-          { updated_since: top.update_time, sort_by: 'update_time', sort_direction: 'asc', limit: MAX_PAGE, cursor },
-          'reading the newest persons',
-        );
-        return { items: persons, next };
-      });
-      for (const p of newestPersons) if (p.update_time === state.s) state.k.push(personKey(p));
-    }
-    const serverNow = Date.parse(newest.headers.get('date') ?? '') || Date.now();
-    state.d = msToV1(serverNow);
-    await this.walkRecents(state, true);
-    return encode(state);
+    if (!top) return encode({ v: 2, s: '', seen: [] });
+    const recent = await allPages(undefined, async (cursor: string | undefined) => {
+      const { persons, next } = await this.listPersons(
+        { updated_since: windowStart(top.update_time), sort_by: 'update_time', sort_direction: 'asc', limit: MAX_PAGE, cursor },
+        'reading the newest persons',
+      );
+      return { items: persons, next };
+    });
+    const s = recent.reduce((max, p) => (p.update_time > max ? p.update_time : max), top.update_time);
+    return encode({ v: 2, s, seen: windowOf(recent.map((p) => [personKey(p), p.update_time]), s) });
   }
 
   async changesSince(cursor: string, pageSize: number): Promise<ChangeSet> {
     const state = decode(cursor);
     const limit = Math.min(Math.max(1, pageSize), MAX_PAGE);
-    if (state.ph === 'u') {
-      const { persons, next } = await this.listPersons(
-        { updated_since: state.s || undefined, sort_by: 'update_time', sort_direction: 'asc', limit, cursor: state.p },
-        'reading changed persons',
-      );
-      const fresh: WirePerson[] = [];
-      for (const p of persons) {
-        const key = personKey(p);
-        if (!(p.update_time === state.s && state.k.includes(key))) fresh.push(p);
-        if (state.m === undefined || p.update_time > state.m) {
-          state.m = p.update_time;
-          state.mk = [key];
-        } else if (p.update_time === state.m) state.mk = [...(state.mk ?? []), key];
-      }
-      if (next) {
-        state.p = next;
-      } else {
-        if (state.m !== undefined && state.m > state.s) {
-          state.s = state.m;
-          state.k = state.mk ?? [];
-        } else if (state.m === state.s) {
-          state.k = [...new Set([...state.k, ...(state.mk ?? [])])];
-        }
-        delete state.p;
-        delete state.m;
-        delete state.mk;
-        state.ph = 'd';
-      }
-      const changes: Change[] = (await this.records(fresh)).map((record) => ({ deleted: false, record }));
-      return { changes, nextCursor: encode(state), hasMore: true };
+    // The walk keeps the updated_since it began with: Pipedrive's cursor belongs to that query.
+    const from = state.f ?? (state.s ? windowStart(state.s) : '');
+    const { persons, next } = await this.listPersons(
+      { updated_since: from || undefined, sort_by: 'update_time', sort_direction: 'asc', limit, cursor: state.p },
+      'reading changed persons',
+    );
+    const seen = new Set(state.seen.map(([key]) => key));
+    const read: [string, string][] = [...(state.w ?? [])];
+    const fresh: WirePerson[] = [];
+    for (const p of persons) {
+      const key = personKey(p);
+      if (!seen.has(key)) fresh.push(p);
+      read.push([key, p.update_time]);
     }
-    const deleted = await this.walkRecents(state, false, limit);
-    return {
-      changes: deleted.map((id) => ({ deleted: true, id: String(id) })),
-      nextCursor: encode(state),
-      hasMore: state.ph === 'd',
-    };
-  }
-
-  /**
-   * One page of /v1/recents for persons: deletions are the entries whose person is no longer active. With
-   * `prime`, it only records what is there (all pages), so a new position reports nothing that came before.
-   */
-  private async walkRecents(state: FeedState, prime: boolean, limit = MAX_PAGE): Promise<number[]> {
-    const found: number[] = [];
-    for (;;) {
-      const reply = await this.client.call<RecentsBody>('GET', '/api/v1/recents', {
-        query: { since_timestamp: state.d, items: 'person', start: state.ds ?? 0, limit },
-      });
-      if (reply.status !== 200) this.unexpected('reading recent changes', reply);
-      const serverNow = Date.parse(reply.headers.get('date') ?? '') || Date.now();
-      if (serverNow - v1ToMs(state.d) > RECENTS_WINDOW_MS) {
-        throw new FeedExpiredError('the Pipedrive feed position is older than the 30 days recents remembers; a full scan is needed');
-      }
-      for (const entry of reply.body.data ?? []) {
-        if (entry.item !== 'person' || !entry.data) continue;
-        const at = entry.data.update_time ?? state.d;
-        const gone = entry.data.active_flag === false;
-        if (gone && !prime && !(at === state.d && state.dk.includes(entry.id))) found.push(entry.id);
-        if (state.dm === undefined || at > state.dm) {
-          state.dm = at;
-          state.dmk = gone ? [entry.id] : [];
-        } else if (at === state.dm && gone) state.dmk = [...(state.dmk ?? []), entry.id];
-      }
-      const pagination = reply.body.additional_data?.pagination;
-      if (pagination?.more_items_in_collection && pagination.next_start !== undefined) {
-        state.ds = pagination.next_start;
-        if (prime) continue;
-        return found;
-      }
-      if (state.dm !== undefined && state.dm > state.d) {
-        state.d = state.dm;
-        state.dk = state.dmk ?? [];
-      } else if (state.dm === state.d) {
-        state.dk = [...new Set([...state.dk, ...(state.dmk ?? [])])];
-      }
-      delete state.ds;
-      delete state.dm;
-      delete state.dmk;
-      state.ph = 'u';
-      return found;
-    }
+    const newest = read.reduce((max, [, at]) => (at > max ? at : max), state.s);
+    const changes: Change[] = (await this.records(fresh)).map((record) => ({ deleted: false, record }));
+    if (next) return { changes, nextCursor: encode({ ...state, f: from, p: next, w: windowOf(read, newest) }), hasMore: true };
+    return { changes, nextCursor: encode({ v: 2, s: newest, seen: windowOf([...state.seen, ...read], newest) }), hasMore: false };
   }
 
   private async fetchOne(id: string): Promise<WirePerson | null> {
@@ -441,9 +385,12 @@ export class PipedriveConnector implements Connector {
       if ('org_id' in op.fields) body.org_id = await this.organizationId(op.fields.org_id);
       if (visibleTo !== undefined) body.visible_to = visibleTo;
       if (body.name === undefined) body.name = '';
-      const reply = await this.client.call<{ data: WirePerson }>('POST', '/api/v2/persons', { body, query: { include_fields: INCLUDE } });
+      // POST and PATCH /api/v2/persons take no query parameters (include_fields is a read's), so the answer has no
+      // marketing_status. A new person's is the account's default, which only a read tells.
+      const reply = await this.client.call<{ data: WirePerson }>('POST', '/api/v2/persons', { body });
       if (reply.status !== 200 && reply.status !== 201) this.refused('create', reply);
-      return { ref: op.ref, ok: true, record: (await this.records([reply.body.data]))[0] };
+      const created = (await this.fetchOne(String(reply.body.data.id))) ?? reply.body.data;
+      return { ref: op.ref, ok: true, record: (await this.records([created]))[0] };
     }
 
     const person = await this.current(op);
@@ -451,9 +398,9 @@ export class PipedriveConnector implements Connector {
     const body = toBody(op.fields, person, { facts });
     if ('org_id' in op.fields) body.org_id = await this.organizationId(op.fields.org_id);
     if (Object.keys(body).length === 0) return { ref: op.ref, ok: true, record: (await this.records([person]))[0] };
-    const reply = await this.client.call<{ data: WirePerson }>('PATCH', `/api/v2/persons/${person.id}`, { body, query: { include_fields: INCLUDE } });
+    const reply = await this.client.call<{ data: WirePerson }>('PATCH', `/api/v2/persons/${person.id}`, { body });
     if (reply.status !== 200) this.refused('update', reply);
-    return { ref: op.ref, ok: true, record: (await this.records([reply.body.data]))[0] };
+    return { ref: op.ref, ok: true, record: (await this.records([withMarketingStatus(reply.body.data, body, person)]))[0] };
   }
 
   /** Pipedrive links a person to an organization by id: an existing one of that exact name, or a new one. */

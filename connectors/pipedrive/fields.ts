@@ -1,3 +1,5 @@
+import type { AddPersonRequest, Person, PersonItemAddress, PersonItemEmail, UpdatePersonRequest } from 'pipedrive/v2';
+import type { Assert, OnlyVendorKeys } from '../kit/wire';
 import { createHash } from 'node:crypto';
 import type { AppRecord, FieldDef, FieldValue, PicklistValue } from '../../sync/types';
 import { MappingError, asBoolean, asList } from '../values';
@@ -57,6 +59,14 @@ export interface WireBody {
   marketing_status?: string;
   custom_fields?: Record<string, unknown>;
 }
+
+// Checked against Pipedrive's own v2 models (the `pipedrive` SDK): a field these declarations name that the
+// models lack fails the typecheck. The package's Person lacks marketing_status, which v2 reads return only with
+// include_fields=marketing_status; it is added to the vendor side here, as the API reference documents it.
+export type WirePersonChecked = Assert<OnlyVendorKeys<WirePerson, Person & { marketing_status?: unknown }>>;
+export type WireAddressChecked = Assert<OnlyVendorKeys<WireAddress, PersonItemAddress>>;
+export type WireLabeledChecked = Assert<OnlyVendorKeys<WireLabeled, PersonItemEmail>>;
+export type WireBodyChecked = Assert<OnlyVendorKeys<WireBody, AddPersonRequest & UpdatePersonRequest>>;
 
 /** A custom person field as /v1/personFields describes it. */
 export interface CustomFieldDef {

@@ -5,6 +5,7 @@ import type { Account, AppDefinition } from '../types';
 import { PipedriveClient, type PipedriveAuth } from './client';
 import { PipedriveConnector, VISIBLE_TO, pipedriveCapabilities } from './connector';
 import { pipedriveFields } from './fields';
+import { httpUrl } from '../kit/url';
 
 // Pipedrive persons. Credentials are a personal API token or an OAuth app's refresh token; scope is the
 // company (its domain, or a base URL such as the local sandbox's) and whether to sync the user's own persons
@@ -32,10 +33,7 @@ export const pipedriveScopeSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/i, 'companyDomain is the name before .pipedrive.com, e.g. "acme" for acme.pipedrive.com')
       .optional(),
-    baseUrl: z
-      .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL, e.g. http://127.0.0.1:4020' })
-      .refine((u) => !new URL(u).username && !new URL(u).password, 'baseUrl must not contain a user name or password')
-      .optional(),
+    baseUrl: httpUrl('baseUrl', 'http://127.0.0.1:4020').optional(),
     ownership: z.enum(['own', 'all'], { error: 'ownership is "own" (persons the user owns) or "all" (every person the user can see)' }).optional(),
   })
   .refine((s) => Boolean(s.companyDomain) !== Boolean(s.baseUrl), 'give exactly one of companyDomain or baseUrl');
@@ -70,7 +68,10 @@ export const pipedriveApp: AppDefinition = {
     if ('apiToken' in credentials) {
       auth = { kind: 'token', apiToken: credentials.apiToken };
     } else {
-      const session = sessionOf(account, credentials, scope.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL);
+      // Pipedrive's token endpoint requires the client in an Authorization: Basic header
+      // (https://pipedrive.readme.io/docs/marketplace-oauth-authorization).
+      const tokenUrl = scope.baseUrl ? `${root.replace(/\/+$/, '')}/oauth/token` : PIPEDRIVE_TOKEN_URL;
+      const session = sessionOf(account, credentials, tokenUrl, { authMethod: 'client_secret_basic' });
       auth = { kind: 'oauth', session };
     }
     const client = new PipedriveClient(root, auth, options.requestTimeoutMs);

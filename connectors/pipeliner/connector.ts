@@ -176,7 +176,9 @@ export class PipelinerConnector implements Connector {
   /** Rows by `modified`, newest or oldest first, deleted ones included. */
   private async byModified(query: Record<string, QueryValue>, what: string): Promise<ListBody<WireContact>> {
     const reply = await this.client.call<ListBody<WireContact>>('GET', '/entities/Contacts', {
-      query: { ...(await this.scopeFilters()), 'include-deleted': 'true', ...query },
+      // The parameter table of https://developers.pipelinersales.com/api-docs/core-api-concepts/api-parameters
+      // defines include_deleted; the page's example URL spells it include-deleted, which the table does not define.
+      query: { ...(await this.scopeFilters()), include_deleted: 'true', ...query },
     });
     if (reply.status !== 200) this.unexpected(what, reply);
     return reply.body;

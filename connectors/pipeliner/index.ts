@@ -4,6 +4,7 @@ import type { Account, AppDefinition } from '../types';
 import { PipelinerClient } from './client';
 import { PipelinerConnector, pipelinerCapabilities } from './connector';
 import { pipelinerFields } from './fields';
+import { httpUrl } from '../kit/url';
 
 // Pipeliner CRM (REST API v100). Credentials are the space's API token and password ("Show API Access" in the
 // admin portal), sent as HTTP Basic. The scope is one sales unit of one space, and which of its contacts count:
@@ -16,9 +17,7 @@ export const pipelinerCredentialsSchema = z.object({
 
 export const pipelinerScopeSchema = z
   .object({
-    serviceUrl: z
-      .url({ protocol: /^https?$/, error: 'serviceUrl must be an http(s) URL, e.g. https://us-east.api.pipelinersales.com' })
-      .refine((u) => !new URL(u).username && !new URL(u).password, 'serviceUrl must not contain a user name or password'),
+    serviceUrl: httpUrl('serviceUrl', 'https://us-east.api.pipelinersales.com'),
     spaceId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'spaceId is the space id from API Access, e.g. nv1_acme'),
     salesUnit: z.string().trim().min(1, 'salesUnit is the id or the name of a sales unit'),
     ownership: z.enum(['own', 'own-or-edit', 'all-visible']).default('all-visible'),

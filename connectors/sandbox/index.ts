@@ -4,6 +4,7 @@ import type { Account, AppDefinition } from '../types';
 import { SandboxClient } from './client';
 import { SandboxConnector, sandboxCapabilities } from './connector';
 import { sandboxFields } from './fields';
+import { httpUrl } from '../kit/url';
 
 // The Sandbox app: the local server in sandboxes/sandbox/, reached over HTTP like any other app.
 // Scope is the server's base URL plus the instance name (one server hosts several instances, e.g. the demo's
@@ -14,9 +15,7 @@ export const sandboxCredentialsSchema = z.object({
 });
 
 export const sandboxScopeSchema = z.object({
-  baseUrl: z
-    .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL, e.g. http://127.0.0.1:4010' })
-    .refine((u) => !new URL(u).username && !new URL(u).password, 'baseUrl must not contain a user name or password'),
+  baseUrl: httpUrl('baseUrl', 'http://127.0.0.1:4010'),
   instance: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'instance is a name of letters, digits, "-" and "_"'),
 });
 

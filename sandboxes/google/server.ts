@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { retryAfter } from '../kit/gate';
 import { listen } from '../kit/listen';
+import { unknownParameter } from '../kit/query';
 import { TokenService, type IssuedTokens, type OAuthClientConfig } from '../kit/oauth';
 import { GoogleAccount, UNAUTHENTICATED_MESSAGE } from './store';
 import { GoogleApiError, type AccountConfig } from './types';
@@ -47,6 +48,15 @@ type Handler = (req: Request, res: Response, account: GoogleAccount) => void;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
+/** Parameters every Google API accepts besides a method's own (https://cloud.google.com/apis/docs/system-parameters). */
+const SYSTEM_PARAMETERS = ['$.xgafv', 'access_token', 'alt', 'callback', 'fields', 'key', 'oauth_token', 'prettyPrint', 'quotaUser', 'upload_protocol', 'uploadType'];
+
+/** Google's answer to a query parameter the method does not define. */
+function unknownQueryParameter(name: string): GoogleApiError {
+  const text = `Invalid JSON payload received. Unknown name "${name}": Cannot bind query parameter. Field '${name}' could not be found in request message.`;
+  return GoogleApiError.invalid(text, [{ description: text }]);
+}
+
 export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promise<GoogleSandbox> {
   const clients = opts.clients ?? [DEFAULT_CLIENT];
   const tokens = new TokenService(clients, { accessTtlSeconds: opts.accessTtlSeconds });
@@ -92,10 +102,18 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
         next(err);
       }
     };
-  const api = (method: 'get' | 'post' | 'patch' | 'delete', path: RegExp, handler: Handler) =>
-    app[method](path, authenticate, json, route(handler));
+  // Each method's query parameters, from its page of the REST reference (https://developers.google.com/people/api/rest/v1/…),
+  // plus the system parameters every Google API takes (https://cloud.google.com/apis/docs/system-parameters).
+  const queryChecked =
+    (allowed: readonly string[]) =>
+    (req: Request, _res: Response, next: NextFunction): void => {
+      const unknown = unknownParameter(req.query as Record<string, unknown>, [...allowed, ...SYSTEM_PARAMETERS]);
+      next(unknown === undefined ? undefined : unknownQueryParameter(unknown));
+    };
+  const api = (method: 'get' | 'post' | 'patch' | 'delete', path: RegExp, allowed: readonly string[], handler: Handler) =>
+    app[method](path, authenticate, queryChecked(allowed), json, route(handler));
 
-  api('get', /^\/v1\/people\/me\/connections$/, (req, res, acct) => {
+  api('get', /^\/v1\/people\/me\/connections$/, ['personFields', 'pageSize', 'pageToken', 'requestSyncToken', 'sortOrder', 'sources', 'syncToken', 'requestMask.includeField'], (req, res, acct) => {
     const q = req.query as Record<string, unknown>;
     res.json(
       acct.listConnections({
@@ -105,43 +123,44 @@ export async function startGoogleSandbox(opts: GoogleSandboxOptions = {}): Promi
         syncToken: str(q.syncToken),
         requestSyncToken: str(q.requestSyncToken),
         sortOrder: str(q.sortOrder),
+        sources: str(q.sources),
       }),
     );
   });
-  api('get', /^\/v1\/people:batchGet$/, (req, res, acct) => {
+  api('get', /^\/v1\/people:batchGet$/, ['resourceNames', 'personFields', 'sources', 'requestMask.includeField'], (req, res, acct) => {
     res.json(acct.batchGet(list(req.query.resourceNames), req.query.personFields));
   });
-  api('get', /^\/v1\/people:searchContacts$/, (req, res, acct) => {
+  api('get', /^\/v1\/people:searchContacts$/, ['query', 'readMask', 'pageSize', 'sources'], (req, res, acct) => {
     res.json(acct.search(req.query.query, req.query.readMask, req.query.pageSize));
   });
-  api('post', /^\/v1\/people:createContact$/, (req, res, acct) => {
+  api('post', /^\/v1\/people:createContact$/, ['personFields', 'sources'], (req, res, acct) => {
     res.json(acct.createContact(req.body, req.query.personFields));
   });
-  api('post', /^\/v1\/people:batchCreateContacts$/, (req, res, acct) => {
+  api('post', /^\/v1\/people:batchCreateContacts$/, [], (req, res, acct) => {
     res.json(acct.batchCreate(req.body));
   });
-  api('post', /^\/v1\/people:batchDeleteContacts$/, (req, res, acct) => {
+  api('post', /^\/v1\/people:batchDeleteContacts$/, [], (req, res, acct) => {
     acct.batchDelete(req.body);
     res.json({});
   });
-  api('patch', new RegExp(`^/v1/people/${PEOPLE_ID}:updateContact$`), (req, res, acct) => {
+  api('patch', new RegExp(`^/v1/people/${PEOPLE_ID}:updateContact$`), ['updatePersonFields', 'personFields', 'sources'], (req, res, acct) => {
     res.json(acct.updateContact(String(req.params[0]), req.body, req.query.updatePersonFields, req.query.personFields));
   });
-  api('delete', new RegExp(`^/v1/people/${PEOPLE_ID}:deleteContact$`), (req, res, acct) => {
+  api('delete', new RegExp(`^/v1/people/${PEOPLE_ID}:deleteContact$`), [], (req, res, acct) => {
     acct.deleteContact(String(req.params[0]));
     res.json({});
   });
-  api('get', new RegExp(`^/v1/people/${PEOPLE_ID}$`), (req, res, acct) => {
+  api('get', new RegExp(`^/v1/people/${PEOPLE_ID}$`), ['personFields', 'sources', 'requestMask.includeField'], (req, res, acct) => {
     if (req.params[0] === 'me') throw new GoogleApiError(403, 'The caller does not have permission to read the profile here.', 'PERMISSION_DENIED');
     res.json(acct.getPerson(String(req.params[0]), req.query.personFields));
   });
-  api('get', /^\/v1\/contactGroups$/, (req, res, acct) => {
+  api('get', /^\/v1\/contactGroups$/, ['pageSize', 'pageToken', 'syncToken', 'groupFields'], (req, res, acct) => {
     res.json(acct.listGroups(req.query.pageSize, req.query.pageToken));
   });
-  api('post', /^\/v1\/contactGroups$/, (req, res, acct) => {
+  api('post', /^\/v1\/contactGroups$/, [], (req, res, acct) => {
     res.json(acct.createGroupApi(req.body));
   });
-  api('get', new RegExp(`^/v1/contactGroups/${PEOPLE_ID}$`), (req, res, acct) => {
+  api('get', new RegExp(`^/v1/contactGroups/${PEOPLE_ID}$`), ['maxMembers', 'groupFields'], (req, res, acct) => {
     res.json(acct.getGroup(String(req.params[0])));
   });
 

@@ -1,3 +1,4 @@
+import type { people_v1 } from '@googleapis/people';
 import { randomBytes } from 'node:crypto';
 import { FaultQueue } from '../kit/faults';
 import { RollingWindow } from '../kit/rate-limit';
@@ -74,6 +75,8 @@ interface SyncTokenState {
   issuedAt: number;
   generation: number;
   personFields: string;
+  /** the other parameters of the listing that produced the token, which every call with it must repeat */
+  params: string;
 }
 
 export interface ListParams {
@@ -83,7 +86,11 @@ export interface ListParams {
   syncToken?: string;
   requestSyncToken?: string;
   sortOrder?: string;
+  sources?: string;
 }
+
+/** connections.list's answer, in the People API's own type (people as the sandbox serialises them). */
+export type ListConnectionsBody = Omit<people_v1.Schema$ListConnectionsResponse, 'connections'> & { connections?: Record<string, unknown>[] };
 
 export interface AccountStats {
   requests: number;
@@ -244,7 +251,7 @@ export class GoogleAccount {
   // ---- reads -----------------------------------------------------------------------------------------------
 
   /** people.connections.list: a full listing, or the changes since a sync token. */
-  listConnections(params: ListParams): Record<string, unknown> {
+  listConnections(params: ListParams): ListConnectionsBody {
     this.stats.listCalls++;
     this.propagate();
     const fields = parseMask(params.personFields, 'personFields', 'people.connections/list');
@@ -255,7 +262,11 @@ export class GoogleAccount {
     }
     const pageSize = Math.min(requested || DEFAULT_PAGE_SIZE, this.config.pageSizeCap);
     const requestSyncToken = params.requestSyncToken === 'true';
-    const key = `${personFields}|${requested}|${requestSyncToken}|${params.syncToken ?? ''}|${params.sortOrder ?? ''}`;
+    // "When syncing, all other parameters provided to people.connections.list must match the first call that
+    // provided the sync token"; the same holds for page tokens (the syncToken and pageToken fields of
+    // https://developers.google.com/people/api/rest/v1/people.connections/list).
+    const tokenKey = `${personFields}|${requested}|${requestSyncToken}|${params.sortOrder ?? ''}|${params.sources ?? ''}`;
+    const key = `${tokenKey}|${params.syncToken ?? ''}`;
 
     let state: PageState;
     if (params.pageToken) {
@@ -272,6 +283,9 @@ export class GoogleAccount {
       if (expired) throw expiredSyncToken();
       if (token.personFields !== personFields) {
         throw GoogleApiError.invalid('personFields must match the request that produced the sync token.');
+      }
+      if (token.params !== tokenKey) {
+        throw GoogleApiError.invalid('Parameters provided to people.connections.list must match the first call that provided the sync token.');
       }
       const changed = new Set<string>();
       for (let i = this.log.length - 1; i >= 0 && this.log[i].seq > token.seq; i--) changed.add(this.log[i].id);
@@ -299,15 +313,18 @@ export class GoogleAccount {
       }
     }
     const total = [...this.visible.values()].filter((p) => !('deleted' in p)).length;
-    const body: Record<string, unknown> = { ...(connections.length ? { connections } : {}), totalPeople: total, totalItems: total };
+    const body: ListConnectionsBody = { ...(connections.length ? { connections } : {}), totalPeople: total, totalItems: total };
     const nextOffset = state.offset + pageSize;
     if (nextOffset < state.ids.length) {
       const pageToken = randomTag(18);
       this.pages.set(pageToken, { ...state, offset: nextOffset });
       body.nextPageToken = pageToken;
-    } else if (state.kind === 'sync' || state.requestSyncToken) {
+    } else if (state.requestSyncToken) {
+      // Only when asked, on incremental calls too: "Request must set request_sync_token to return the sync
+      // token" (nextSyncToken of https://developers.google.com/people/api/rest/v1/people.connections/list).
       const syncToken = randomTag(24);
-      this.syncTokens.set(syncToken, { seq: state.seq, issuedAt: Date.now(), generation: this.tokenGeneration, personFields });
+      const tokenParams = state.params.slice(0, state.params.lastIndexOf('|'));
+      this.syncTokens.set(syncToken, { seq: state.seq, issuedAt: Date.now(), generation: this.tokenGeneration, personFields, params: tokenParams });
       body.nextSyncToken = syncToken;
     }
     return body;

@@ -111,7 +111,7 @@ export class GoogleApiError extends Error {
     return { error: { code: this.code, message: this.message, status: this.status, ...(this.details ? { details: this.details } : {}) } };
   }
 
-  static invalid(message: string, violations?: { field: string; description: string }[]): GoogleApiError {
+  static invalid(message: string, violations?: { field?: string; description: string }[]): GoogleApiError {
     const details = violations ? [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: violations }] : undefined;
     return new GoogleApiError(400, message, 'INVALID_ARGUMENT', details);
   }

@@ -1,6 +1,16 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { gate } from '../kit/gate';
+import type {
+  BasicApiGetByIdRequest,
+  BasicApiGetPageRequest,
+  BasicApiUpdateRequest,
+  BatchApiReadRequest,
+} from '@hubspot/api-client/lib/codegen/crm/contacts/types/ObjectParamAPI';
+import type { ListsApiGetByIdRequest, MembershipsApiGetPageRequest } from '@hubspot/api-client/lib/codegen/crm/lists/types/ObjectParamAPI';
+import type { OwnersApiGetPageRequest } from '@hubspot/api-client/lib/codegen/crm/owners/types/ObjectParamAPI';
+import type { CoreApiGetAllRequest, CoreApiGetByNameRequest } from '@hubspot/api-client/lib/codegen/crm/properties/types/ObjectParamAPI';
 import { listen } from '../kit/listen';
+import { unknownParameter } from '../kit/query';
 import { TokenService, type OAuthClientConfig } from '../kit/oauth';
 import {
   DEFAULT_READ_PROPERTIES,
@@ -153,6 +163,34 @@ function batchReply(res: Response, results: Record<string, unknown>[], missing: 
   });
 }
 
+// The query parameters of each endpoint, as HubSpot's reference defines them (https://developers.hubspot.com/docs/api-reference/crm-contacts-v3,
+// …-lists-v3, …-properties-v3, …-owners-v3); the names are checked against the request types of HubSpot's own
+// client (@hubspot/api-client, generated from that reference), so naming a parameter HubSpot lacks fails the
+// typecheck. Path parameters (contactId, listId, objectType, propertyName) are not query parameters.
+type Query<T, Path extends string = never> = readonly Exclude<keyof T, Path>[];
+const LIST_CONTACTS = ['limit', 'after', 'properties', 'propertiesWithHistory', 'associations', 'archived'] as const satisfies Query<BasicApiGetPageRequest>;
+const GET_CONTACT = ['properties', 'propertiesWithHistory', 'associations', 'archived', 'idProperty'] as const satisfies Query<BasicApiGetByIdRequest, 'contactId'>;
+const UPDATE_CONTACT = ['idProperty'] as const satisfies Query<BasicApiUpdateRequest, 'contactId' | 'simplePublicObjectInput'>;
+const BATCH_READ = ['archived'] as const satisfies Query<BatchApiReadRequest, 'batchReadInputSimplePublicObjectId'>;
+const GET_LIST = ['includeFilters'] as const satisfies Query<ListsApiGetByIdRequest, 'listId'>;
+const MEMBERSHIPS = ['after', 'before', 'limit'] as const satisfies Query<MembershipsApiGetPageRequest, 'listId'>;
+const PROPERTIES = ['archived', 'properties'] as const satisfies Query<CoreApiGetAllRequest, 'objectType'>;
+const PROPERTY = ['archived', 'properties'] as const satisfies Query<CoreApiGetByNameRequest, 'objectType' | 'propertyName'>;
+const OWNERS = ['email', 'after', 'limit', 'archived'] as const satisfies Query<OwnersApiGetPageRequest>;
+const NONE: readonly string[] = [];
+
+/**
+ * A query parameter the endpoint does not define is refused with HubSpot's 400 VALIDATION_ERROR body. HubSpot
+ * does not document what it does with one (it may ignore it); refusing it catches a misspelt parameter, which
+ * would otherwise be silently without effect. The message is the sandbox's own.
+ */
+const parameters =
+  (allowed: readonly string[]) =>
+  (req: Request, _res: Response, next: NextFunction): void => {
+    const unknown = unknownParameter(req.query as Record<string, unknown>, allowed);
+    next(unknown === undefined ? undefined : new HubSpotError(400, errorBody('VALIDATION_ERROR', `Unknown query parameter: ${unknown}`)));
+  };
+
 export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
   const registry = new Map<string, HubSpotAccount>();
   const byPrivateToken = new Map<string, HubSpotAccount>();
@@ -259,7 +297,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   const write = [...api, needsWrite];
   const acct = (res: Response) => res.locals.account as HubSpotAccount;
 
-  app.get(CONTACTS, ...api, (req: Req, res: Response) => {
+  app.get(CONTACTS, ...api, parameters(LIST_CONTACTS), (req: Req, res: Response) => {
     const account = acct(res);
     const limit = req.query.limit === undefined ? 10 : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
@@ -278,7 +316,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   });
 
   // Search has its own per-second limit and sends no X-HubSpot-RateLimit headers.
-  app.post(`${CONTACTS}/search`, authenticate, admit(true), json, (req: Req, res: Response) => {
+  app.post(`${CONTACTS}/search`, authenticate, admit(true), parameters(NONE), json, (req: Req, res: Response) => {
     const account = acct(res);
     const body = (req.body ?? {}) as SearchRequest;
     const found = account.search(body);
@@ -290,7 +328,7 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     });
   });
 
-  app.post(`${CONTACTS}/batch/read`, ...api, (req: Req, res: Response) => {
+  app.post(`${CONTACTS}/batch/read`, ...api, parameters(BATCH_READ), (req: Req, res: Response) => {
     const account = acct(res);
     const body = (req.body ?? {}) as { properties?: string[]; idProperty?: string };
     const props = requested(account, body.properties);
@@ -306,19 +344,19 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     batchReply(res, results, missing);
   });
 
-  app.post(`${CONTACTS}/batch/create`, ...write, (req: Req, res: Response) => {
+  app.post(`${CONTACTS}/batch/create`, ...write, parameters(NONE), (req: Req, res: Response) => {
     const made = acct(res).create(inputsOf(req.body).map(propertiesOf));
     batchReply(res, made.map((c) => serialize(c, 'all')), [], 201);
   });
 
-  app.post(`${CONTACTS}/batch/update`, ...write, (req: Req, res: Response) => {
+  app.post(`${CONTACTS}/batch/update`, ...write, parameters(NONE), (req: Req, res: Response) => {
     const inputs = inputsOf(req.body).map((i) => ({ id: String(i.id ?? ''), properties: propertiesOf(i), idProperty: i.idProperty }));
     const idProperty = typeof inputs[0]?.idProperty === 'string' ? inputs[0].idProperty : undefined;
     const { done, missing } = acct(res).update(inputs, idProperty);
     batchReply(res, done.map((c) => serialize(c, 'all')), missing);
   });
 
-  app.post(`${CONTACTS}/batch/upsert`, ...write, (req: Req, res: Response) => {
+  app.post(`${CONTACTS}/batch/upsert`, ...write, parameters(NONE), (req: Req, res: Response) => {
     const inputs = inputsOf(req.body);
     for (const input of inputs) {
       if (input.idProperty !== 'email') {
@@ -329,12 +367,12 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     batchReply(res, out.map(({ contact, isNew }) => ({ ...serialize(contact, 'all'), new: isNew })), []);
   });
 
-  app.post(`${CONTACTS}/batch/archive`, ...write, (req: Req, res: Response) => {
+  app.post(`${CONTACTS}/batch/archive`, ...write, parameters(NONE), (req: Req, res: Response) => {
     acct(res).archive(inputsOf(req.body).map((i) => String(i.id ?? '')));
     res.status(204).end();
   });
 
-  app.get(`${CONTACTS}/:id`, ...api, (req: Req, res: Response) => {
+  app.get(`${CONTACTS}/:id`, ...api, parameters(GET_CONTACT), (req: Req, res: Response) => {
     const account = acct(res);
     const idProperty = typeof req.query.idProperty === 'string' ? req.query.idProperty : undefined;
     const found = account.get(req.params.id, { archived: req.query.archived === 'true', idProperty });
@@ -342,19 +380,19 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     res.json(serialize(found, requested(account, req.query.properties)));
   });
 
-  app.post(CONTACTS, ...write, (req: Req, res: Response) => {
+  app.post(CONTACTS, ...write, parameters(NONE), (req: Req, res: Response) => {
     const [made] = acct(res).create([propertiesOf(req.body ?? {})]);
     res.status(201).json(serialize(made, 'all'));
   });
 
-  app.patch(`${CONTACTS}/:id`, ...write, (req: Req, res: Response) => {
+  app.patch(`${CONTACTS}/:id`, ...write, parameters(UPDATE_CONTACT), (req: Req, res: Response) => {
     const idProperty = typeof req.query.idProperty === 'string' ? req.query.idProperty : undefined;
     const { done } = acct(res).update([{ id: req.params.id, properties: propertiesOf(req.body ?? {}) }], idProperty);
     if (done.length === 0) return void res.status(404).json(errorBody('OBJECT_NOT_FOUND', 'resource not found'));
     res.json(serialize(done[0], 'all'));
   });
 
-  app.delete(`${CONTACTS}/:id`, ...write, (req: Req, res: Response) => {
+  app.delete(`${CONTACTS}/:id`, ...write, parameters(NONE), (req: Req, res: Response) => {
     acct(res).archive([req.params.id]);
     res.status(204).end();
   });
@@ -366,22 +404,22 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
   const listsRead = [...api, scoped(LISTS_READ_SCOPE)];
   const listsWrite = [...api, scoped(LISTS_WRITE_SCOPE)];
 
-  app.post(`${LISTS}/search`, ...listsRead, (req: Req, res: Response) => {
+  app.post(`${LISTS}/search`, ...listsRead, parameters(NONE), (req: Req, res: Response) => {
     const found = acct(res).searchLists((req.body ?? {}) as Record<string, unknown>);
     res.json({ lists: found.lists.map(serializeList), offset: found.offset, hasMore: found.hasMore, total: found.total });
   });
 
-  app.post(LISTS, ...listsWrite, (req: Req, res: Response) => {
+  app.post(LISTS, ...listsWrite, parameters(NONE), (req: Req, res: Response) => {
     res.json({ list: serializeList(acct(res).createList((req.body ?? {}) as Record<string, unknown>)) });
   });
 
-  app.get(`${LISTS}/:listId`, ...listsRead, (req: Req, res: Response) => {
+  app.get(`${LISTS}/:listId`, ...listsRead, parameters(GET_LIST), (req: Req, res: Response) => {
     const list = acct(res).listById(req.params.listId);
     if (!list) return void res.status(404).json(errorBody('OBJECT_NOT_FOUND', `List does not exist with ID ${req.params.listId}.`, { subCategory: 'ListError.LIST_DOES_NOT_EXIST' }));
     res.json({ list: serializeList(list) });
   });
 
-  app.get(`${LISTS}/:listId/memberships`, ...listsRead, (req: Req, res: Response) => {
+  app.get(`${LISTS}/:listId/memberships`, ...listsRead, parameters(MEMBERSHIPS), (req: Req, res: Response) => {
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit);
     const page = acct(res).memberships(req.params.listId, { limit, after: typeof req.query.after === 'string' ? req.query.after : undefined });
     res.json({
@@ -391,32 +429,32 @@ export async function startHubSpotSandbox(options: HubSpotSandboxOptions = {}): 
     });
   });
 
-  app.put(`${LISTS}/:listId/memberships/add-and-remove`, ...listsWrite, (req: Req, res: Response) => {
+  app.put(`${LISTS}/:listId/memberships/add-and-remove`, ...listsWrite, parameters(NONE), (req: Req, res: Response) => {
     const body = (req.body ?? {}) as { recordIdsToAdd?: unknown; recordIdsToRemove?: unknown };
     const done = acct(res).changeMemberships(req.params.listId, body.recordIdsToAdd, body.recordIdsToRemove);
     // "recordsIdsAdded" is HubSpot's own spelling.
     res.json({ recordIdsRemoved: done.removed, recordsIdsAdded: done.added, recordIdsMissing: done.missing });
   });
 
-  app.get('/crm/v3/properties/contacts', ...api, (_req: Req, res: Response) => {
+  app.get('/crm/v3/properties/contacts', ...api, parameters(PROPERTIES), (_req: Req, res: Response) => {
     res.json({ results: acct(res).properties });
   });
 
-  app.get('/crm/v3/properties/contacts/:name', ...api, (req: Req, res: Response) => {
+  app.get('/crm/v3/properties/contacts/:name', ...api, parameters(PROPERTY), (req: Req, res: Response) => {
     const def = acct(res).property(req.params.name);
     if (!def) return void res.status(404).json(errorBody('OBJECT_NOT_FOUND', `Unable to find property ${req.params.name} for object type CONTACT.`));
     res.json(def);
   });
 
-  app.post('/crm/v3/properties/contacts', ...api, (req: Req, res: Response) => {
+  app.post('/crm/v3/properties/contacts', ...api, parameters(NONE), (req: Req, res: Response) => {
     res.status(201).json(acct(res).addProperty(req.body as PropertyDef));
   });
 
-  app.patch('/crm/v3/properties/contacts/:name', ...api, (req: Req, res: Response) => {
+  app.patch('/crm/v3/properties/contacts/:name', ...api, parameters(NONE), (req: Req, res: Response) => {
     res.json(acct(res).updateProperty(req.params.name, (req.body ?? {}) as Partial<PropertyDef>));
   });
 
-  app.get('/crm/v3/owners', ...api, (req: Req, res: Response) => {
+  app.get('/crm/v3/owners', ...api, parameters(OWNERS), (req: Req, res: Response) => {
     const email = typeof req.query.email === 'string' ? req.query.email.toLowerCase() : undefined;
     const owners = acct(res).owners.filter((o) => !email || o.email === email);
     res.json({

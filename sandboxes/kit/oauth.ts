@@ -16,6 +16,26 @@ export interface IssuedTokens {
   expiresAt: number;
 }
 
+/** How the app's token endpoint wants the client to authenticate (RFC 6749 §2.3.1). */
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
+
+/** An answer of the token endpoint in the app's own words. */
+export interface TokenError {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface TokenEndpointRules {
+  /** The one method the endpoint accepts; client_secret_post by default. */
+  clientAuth?: ClientAuthMethod;
+  /** The answer when the client's credentials are missing from where the method puts them. */
+  missingClient?: TokenError;
+  /** Scopes a refresh must name (space-separated, any order, a subset of the grant's); none by default. */
+  refreshScope?: string[];
+  /** The answer to a refresh without `scope`. */
+  missingScope?: TokenError;
+}
+
 interface AccessGrant {
   account: string;
   expiresAt: number;
@@ -29,9 +49,27 @@ export class TokenService {
 
   constructor(
     private readonly clients: OAuthClientConfig[],
-    options: { accessTtlSeconds?: number } = {},
+    options: { accessTtlSeconds?: number; rules?: TokenEndpointRules } = {},
   ) {
     this.accessTtlSeconds = options.accessTtlSeconds ?? 3600;
+    this.rules = options.rules ?? {};
+  }
+
+  private readonly rules: TokenEndpointRules;
+
+  /** The client's id and secret where the endpoint's method puts them, or null when they are not there. */
+  private clientCredentials(req: Request, body: Record<string, string>): { id: string; secret: string } | null {
+    if ((this.rules.clientAuth ?? 'client_secret_post') === 'client_secret_post') {
+      return body.client_id !== undefined && body.client_secret !== undefined ? { id: body.client_id, secret: body.client_secret } : null;
+    }
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization ?? '');
+    if (!match) return null;
+    const decoded = Buffer.from(match[1], 'base64').toString();
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return null;
+    // RFC 6749 §2.3.1: each part is form-encoded before the two are joined.
+    const unform = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+    return { id: unform(decoded.slice(0, colon)), secret: unform(decoded.slice(colon + 1)) };
   }
 
   /** What a user's consent would give the app: a token pair for one account of the sandbox. */
@@ -72,12 +110,27 @@ export class TokenService {
         const body = (req.body ?? {}) as Record<string, string>;
         const fail = (status: number, error: string, description: string) =>
           void res.status(status).json({ error, error_description: description });
-        const client = this.clients.find((c) => c.clientId === body.client_id);
-        if (!client || client.clientSecret !== body.client_secret) {
+        const given = this.clientCredentials(req, body);
+        if (!given) {
+          const missing = this.rules.missingClient ?? { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed.' } };
+          return void res.status(missing.status).json(missing.body);
+        }
+        const client = this.clients.find((c) => c.clientId === given.id);
+        if (!client || client.clientSecret !== given.secret) {
           return fail(401, 'invalid_client', 'The OAuth client was not found or its secret is wrong.');
         }
         if (body.grant_type !== 'refresh_token') {
           return fail(400, 'unsupported_grant_type', `grant_type "${body.grant_type ?? ''}" is not supported here.`);
+        }
+        const wanted = this.rules.refreshScope;
+        if (wanted) {
+          if (!body.scope) {
+            const missing = this.rules.missingScope ?? { status: 400, body: { error: 'invalid_request', error_description: 'scope is required.' } };
+            return void res.status(missing.status).json(missing.body);
+          }
+          const asked = body.scope.split(/\s+/).filter(Boolean);
+          const beyond = asked.filter((s) => !wanted.includes(s));
+          if (beyond.length) return fail(400, 'invalid_scope', `The scope ${beyond.join(' ')} was not granted.`);
         }
         const known = this.refresh.get(body.refresh_token ?? '');
         if (!known || known.clientId !== client.clientId) {

@@ -103,12 +103,48 @@ function decodeToken(raw: string): DeltaToken | null {
   }
 }
 
+/**
+ * The OData system query options each kind of request takes: a listing the ones of
+ * https://learn.microsoft.com/en-us/graph/api/user-list-contacts (via https://learn.microsoft.com/en-us/graph/query-parameters),
+ * a single item $select and $expand, a delta round $select and its own state tokens
+ * (https://learn.microsoft.com/en-us/graph/api/contact-delta; page size goes in the Prefer header, not $top).
+ * Options without a "$" are OData custom query options, which Graph ignores, and so does the sandbox.
+ */
+const LIST_OPTIONS = ['$top', '$skip', '$filter', '$select', '$orderby', '$count', '$expand', '$search'];
+const ITEM_OPTIONS = ['$select', '$expand'];
+const DELTA_OPTIONS = ['$select', '$deltatoken', '$skiptoken'];
+
+/** A system query option the request does not take is refused (the message is the sandbox's own). */
+function checkOptions(q: URLSearchParams, allowed: readonly string[]): void {
+  for (const name of q.keys()) {
+    if (name.startsWith('$') && !allowed.includes(name)) throw new GraphError(400, 'BadRequest', `The query parameter '${name}' is not supported on this request.`);
+  }
+}
+
 const syncStateNotFound = () =>
   new GraphError(410, 'SyncStateNotFound', 'The sync state generation is not found. Please restart the sync with a new initial delta request.');
 
+/** What the sandbox's consent grants: the delegated permissions the Outlook connector asks for. */
+export const GRANTED_SCOPES = ['Contacts.ReadWrite', 'offline_access', 'openid', 'profile', 'User.Read'];
+
 export async function startGraphSandbox(options: GraphSandboxOptions = {}): Promise<GraphSandbox> {
   const clients = options.clients ?? [DEFAULT_CLIENT];
-  const tokens = new TokenService(clients, { accessTtlSeconds: options.accessTtlSeconds });
+  // A refresh names its scopes, a subset of the consent's (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token,
+  // where `scope` is marked required); without it, the AADSTS90014 answer of the identity platform.
+  const tokens = new TokenService(clients, {
+    accessTtlSeconds: options.accessTtlSeconds,
+    rules: {
+      refreshScope: GRANTED_SCOPES,
+      missingScope: {
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          error_description: "AADSTS90014: The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request.",
+          error_codes: [90014],
+        },
+      },
+    },
+  });
   const mailboxes = new Map<string, Mailbox>();
   const faults = new Map<string, FaultQueue<FaultSpec>>();
   const counts = new Map<string, number>();
@@ -171,6 +207,7 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
 
     if (path === '/me/contactFolders') {
       if (method === 'GET') {
+        checkOptions(q, LIST_OPTIONS);
         const folders = mb.listFolders().map((f) => ({ id: f.id, displayName: f.displayName, parentFolderId: f.parentFolderId }));
         return listing(folders, q, '/me/contactFolders', `${graphUrl}/$metadata#users('${mb.name}')/contactFolders`);
       }
@@ -196,6 +233,7 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
     }
     if (rest === null) throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/').pop()}'.`);
     const collection = folderId ? `/me/contactFolders/${folderId}/contacts` : '/me/contacts';
+    if (rest !== '/delta' && method === 'GET') checkOptions(q, rest === '' ? LIST_OPTIONS : ITEM_OPTIONS);
 
     if (rest === '') {
       if (method === 'GET') {
@@ -211,7 +249,15 @@ export async function startGraphSandbox(options: GraphSandboxOptions = {}): Prom
       }
       if (method === 'POST') return { status: 201, body: toWire(mb.create(contactBody(), folderId ?? mb.defaultFolderId)) };
     }
-    if (rest === '/delta' && method === 'GET') return delta(mb, folderId ?? mb.defaultFolderId, collection, q, headers);
+    if (rest === '/delta' && method === 'GET') {
+      // Contact delta is documented per folder only (https://learn.microsoft.com/en-us/graph/api/contact-delta);
+      // the real service also answers /me/contacts/delta, undocumented, which this sandbox refuses so that a
+      // connector cannot come to rely on it.
+      if (!folderId) throw new GraphError(400, 'BadRequest', "Resource not found for the segment 'delta'.");
+      checkOptions(q, DELTA_OPTIONS);
+      return delta(mb, folderId, collection, q, headers);
+    }
+
 
     const item = /^\/([^/]+)$/.exec(rest);
     if (item) {

@@ -2,6 +2,15 @@ import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { gate, type Refusal } from '../kit/gate';
 import { listen } from '../kit/listen';
+import type {
+  OrganizationsApiGetOrganizationsRequest,
+  OrganizationsApiSearchOrganizationRequest,
+  PersonsApiGetPersonRequest,
+  PersonsApiGetPersonsRequest,
+  PersonsApiSearchPersonsRequest,
+} from 'pipedrive/v2';
+import type { PersonFieldsApiGetPersonFieldsRequest, RecentsApiGetRecentsRequest } from 'pipedrive/v1';
+import { missingParameter, unknownParameter } from '../kit/query';
 import { TokenService, type IssuedTokens } from '../kit/oauth';
 import { Company, MAX_IDS, PipedriveError, v1Time, type CallWeight } from './store';
 import type { CompanySettings, Organization, StoredPerson, User } from './types';
@@ -186,6 +195,32 @@ function personFields(company: Company): Record<string, unknown>[] {
   return fields.map((f, i) => ({ id: 9000 + i, order_nr: i, ...f }));
 }
 
+// The query parameters of each endpoint, as Pipedrive's API reference (https://developers.pipedrive.com/docs/api/v1,
+// its v2 pages) defines them; the names are checked against the request types of Pipedrive's own SDK (the
+// `pipedrive` package, generated from that reference), so a list that names a parameter Pipedrive does not have
+// fails the typecheck. `api_token` is the v1-style authentication every endpoint takes.
+type Names<T> = readonly Exclude<keyof T, 'id'>[];
+const PERSONS_LIST = ['filter_id', 'ids', 'owner_id', 'org_id', 'deal_id', 'updated_since', 'updated_until', 'sort_by', 'sort_direction', 'include_fields', 'custom_fields', 'include_option_labels', 'include_labels', 'limit', 'cursor'] as const satisfies Names<PersonsApiGetPersonsRequest>;
+const PERSON_GET = ['include_fields', 'custom_fields', 'include_option_labels', 'include_labels'] as const satisfies Names<PersonsApiGetPersonRequest>;
+const PERSONS_SEARCH = ['term', 'fields', 'exact_match', 'organization_id', 'include_fields', 'limit', 'cursor'] as const satisfies Names<PersonsApiSearchPersonsRequest>;
+const ORGS_LIST = ['filter_id', 'ids', 'owner_id', 'updated_since', 'updated_until', 'sort_by', 'sort_direction', 'include_fields', 'custom_fields', 'include_option_labels', 'include_labels', 'limit', 'cursor'] as const satisfies Names<OrganizationsApiGetOrganizationsRequest>;
+const ORGS_SEARCH = ['term', 'fields', 'exact_match', 'limit', 'cursor'] as const satisfies Names<OrganizationsApiSearchOrganizationRequest>;
+const PERSON_FIELDS = ['start', 'limit'] as const satisfies Names<PersonFieldsApiGetPersonFieldsRequest>;
+const RECENTS = ['since_timestamp', 'items', 'start', 'limit'] as const satisfies Names<RecentsApiGetRecentsRequest>;
+const NONE: readonly string[] = [];
+
+/** An endpoint's parameters: one it does not define, or a required one missing, is a 400 (the wording is the sandbox's). */
+const parameters =
+  (allowed: readonly string[], required: readonly string[] = []) =>
+  (req: Request, res: Response, next: NextFunction): void => {
+    const query = req.query as Record<string, unknown>;
+    const unknown = unknownParameter(query, [...allowed, 'api_token']);
+    if (unknown !== undefined) return sendError(res, 400, `Parameter "${unknown}" is not allowed for this request`);
+    const missing = missingParameter(query, required);
+    if (missing !== undefined) return sendError(res, 400, `Parameter "${missing}" is required`);
+    next();
+  };
+
 export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {}): Promise<PipedriveSandbox> {
   const companies = new Map<string, Company>();
   const apiTokens = new Map<string, { company: string; userId: number }>();
@@ -193,7 +228,17 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     clientId: `pd-client-${randomBytes(6).toString('hex')}`,
     clientSecret: randomBytes(18).toString('base64url'),
   };
-  const tokens = new TokenService([oauthClient], { accessTtlSeconds: options.accessTtlSeconds });
+  // Pipedrive's token endpoint takes the client's credentials only in an Authorization: Basic header
+  // (https://pipedrive.readme.io/docs/marketplace-oauth-authorization, "Refreshing the tokens"); without it, the
+  // answer is the 400 "Invalid client: cannot retrieve client credentials" of
+  // https://pipedrive.readme.io/docs/marketplace-oauth-and-api-proxy-status-codes.
+  const tokens = new TokenService([oauthClient], {
+    accessTtlSeconds: options.accessTtlSeconds,
+    rules: {
+      clientAuth: 'client_secret_basic',
+      missingClient: { status: 400, body: { error: 'invalid_client', error_description: 'Invalid client: cannot retrieve client credentials' } },
+    },
+  });
   const accountOf = (company: string, userId: number) => `${company}#${userId}`;
 
   const companyNamed = (name: string): Company => {
@@ -273,7 +318,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
   const include = (req: Request) => (str(req.query.include_fields, 'include_fields') ?? '').split(',').map((s) => s.trim());
 
   for (const prefix of ['/api/v1', '/v1']) {
-    app.get(`${prefix}/personFields`, ...api('read'), (req, res) => {
+    app.get(`${prefix}/personFields`, ...api('read'), parameters(PERSON_FIELDS), (req, res) => {
       const all = personFields(caller(res).company);
       const start = int(req.query.start, 'start') ?? 0;
       const limit = Math.min(int(req.query.limit, 'limit') ?? 100, 500);
@@ -285,16 +330,16 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
       });
     });
 
-    app.get(`${prefix}/users`, ...api('read'), (_req, res) => {
+    app.get(`${prefix}/users`, ...api('read'), parameters(NONE), (_req, res) => {
       res.json({ success: true, data: caller(res).company.users });
     });
 
-    app.get(`${prefix}/users/me`, ...api('read'), (_req, res) => {
+    app.get(`${prefix}/users/me`, ...api('read'), parameters(NONE), (_req, res) => {
       const { company, user } = caller(res);
       res.json({ success: true, data: { ...user, company_name: company.name, company_domain: company.name.toLowerCase(), company_id: 1 } });
     });
 
-    app.get(`${prefix}/recents`, ...api('list'), (req, res) => {
+    app.get(`${prefix}/recents`, ...api('list'), parameters(RECENTS, ['since_timestamp']), (req, res) => {
       const { company } = caller(res);
       const sinceRaw = str(req.query.since_timestamp, 'since_timestamp');
       const since = sinceRaw && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(sinceRaw) ? Date.parse(`${sinceRaw.replace(' ', 'T')}Z`) : NaN;
@@ -317,7 +362,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     });
   }
 
-  app.get('/api/v2/persons/search', ...api('search'), (req, res) => {
+  app.get('/api/v2/persons/search', ...api('search'), parameters(PERSONS_SEARCH, ['term']), (req, res) => {
     const { company } = caller(res);
     const term = str(req.query.term, 'term') ?? '';
     if (term.trim().length < 2) return sendError(res, 400, 'Parameter "term" must be at least 2 characters long');
@@ -349,7 +394,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     });
   });
 
-  app.get('/api/v2/persons', ...api('list'), cursorEndpoint, (req, res) => {
+  app.get('/api/v2/persons', ...api('list'), parameters(PERSONS_LIST), cursorEndpoint, (req, res) => {
     const { company } = caller(res);
     const sortBy = str(req.query.sort_by, 'sort_by');
     if (sortBy !== undefined && !['id', 'update_time', 'add_time'].includes(sortBy)) {
@@ -376,31 +421,31 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     res.json({ success: true, data: page.data.map((p) => v2Person(company, p, inc)), additional_data: { next_cursor: page.nextCursor } });
   });
 
-  app.get('/api/v2/persons/:id', ...api('read'), (req, res) => {
+  app.get('/api/v2/persons/:id', ...api('read'), parameters(PERSON_GET), (req, res) => {
     const { company } = caller(res);
     const person = company.find(pathId(String(req.params.id)));
     if (!person) return sendError(res, 404, 'Person not found');
     res.json({ success: true, data: v2Person(company, person, include(req)) });
   });
 
-  app.post('/api/v2/persons', ...api('write'), (req, res) => {
+  app.post('/api/v2/persons', ...api('write'), parameters(NONE), (req, res) => {
     const { company, user } = caller(res);
     res.json({ success: true, data: v2Person(company, company.create(req.body, user.id), include(req)) });
   });
 
-  app.patch('/api/v2/persons/:id', ...api('write'), (req, res) => {
+  app.patch('/api/v2/persons/:id', ...api('write'), parameters(NONE), (req, res) => {
     const { company, user } = caller(res);
     res.json({ success: true, data: v2Person(company, company.update(pathId(String(req.params.id)), req.body, user.id), include(req)) });
   });
 
-  app.delete('/api/v2/persons/:id', ...api('write'), (req, res) => {
+  app.delete('/api/v2/persons/:id', ...api('write'), parameters(NONE), (req, res) => {
     const { company, user } = caller(res);
     const id = pathId(String(req.params.id));
     company.remove(id, user.id);
     res.json({ success: true, data: { id } });
   });
 
-  app.get('/api/v2/organizations/search', ...api('search'), (req, res) => {
+  app.get('/api/v2/organizations/search', ...api('search'), parameters(ORGS_SEARCH, ['term']), (req, res) => {
     const { company } = caller(res);
     const term = str(req.query.term, 'term') ?? '';
     if (term.trim().length < 2) return sendError(res, 400, 'Parameter "term" must be at least 2 characters long');
@@ -412,7 +457,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     });
   });
 
-  app.get('/api/v2/organizations', ...api('list'), cursorEndpoint, (req, res) => {
+  app.get('/api/v2/organizations', ...api('list'), parameters(ORGS_LIST), cursorEndpoint, (req, res) => {
     const { company } = caller(res);
     const ids = idList(req.query.ids, 'ids');
     const limit = Math.min(int(req.query.limit, 'limit') ?? 100, 500);
@@ -426,7 +471,7 @@ export async function startPipedriveSandbox(options: PipedriveSandboxOptions = {
     });
   });
 
-  app.post('/api/v2/organizations', ...api('write'), (req, res) => {
+  app.post('/api/v2/organizations', ...api('write'), parameters(NONE), (req, res) => {
     const { company, user } = caller(res);
     const body = (req.body ?? {}) as Record<string, unknown>;
     res.json({ success: true, data: v2Org(company.createOrganization(body.name, user.id)) });

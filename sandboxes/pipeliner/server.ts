@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { gate, retryAfter } from '../kit/gate';
 import { listen } from '../kit/listen';
+import { unknownParameter } from '../kit/query';
 import {
   PipelinerError,
   PipelinerSpace,
@@ -15,7 +16,7 @@ import {
 
 // A local stand-in for Pipeliner CRM's REST API v100, under the real paths
 // ({serviceUrl}/api/v100/rest/spaces/{spaceId}/entities/...), with HTTP Basic auth by the space's API token and
-// password, cursor paging ({ success, total, page_info, data }), filter[...] / filter-op[...], include-deleted,
+// password, cursor paging ({ success, total, page_info, data }), filter[...] / filter-op[...], include_deleted,
 // soft deletes, validation-level, and Pipeliner's error bodies.
 
 export interface PipelinerSandboxOptions {
@@ -201,7 +202,26 @@ function loadOnly(query: Query, row: Record<string, unknown>): Record<string, un
   return Object.fromEntries(Object.entries(row).filter(([k]) => keep.has(k)));
 }
 
-const includeDeleted = (query: Query) => single(query, 'include-deleted') === 'true' || single(query, 'include_deleted') === 'true';
+// Only the spelling the parameter table defines; its example URL's include-deleted is refused as unknown.
+const includeDeleted = (query: Query) => single(query, 'include_deleted') === 'true';
+
+/**
+ * The query parameters of each kind of endpoint, from the table of
+ * https://developers.pipelinersales.com/api-docs/core-api-concepts/api-parameters: listings take the paging,
+ * filter, order and load-only parameters, a get expand and include_deleted, writes validation-level.
+ */
+const LIST_PARAMETERS = ['after', 'before', 'expand', 'first', 'include_deleted', 'last', 'load-only', 'order-by'];
+const LIST_PATTERNS = [/^filter\[[^\]]+\]$/, /^filter-op\[[^\]]+\]$/];
+const GET_PARAMETERS = ['expand', 'include_deleted'];
+const WRITE_PARAMETERS = ['validation-level'];
+
+/** A parameter the endpoint does not define is refused (the message is the sandbox's own; the code is Pipeliner's). */
+const parameters =
+  (allowed: readonly string[], patterns: readonly RegExp[] = []) =>
+  (req: Request, _res: Response, next: NextFunction): void => {
+    const unknown = unknownParameter(req.query as Query, allowed, patterns);
+    next(unknown === undefined ? undefined : badParameter(`Unknown parameter '${unknown}'.`));
+  };
 
 function validationLevel(query: Query): number {
   const raw = single(query, 'validation-level');
@@ -275,7 +295,7 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     return (field: string) => known.has(field);
   };
 
-  app.get(`${prefix}/entities/Contacts`, ...api, (req, res) => {
+  app.get(`${prefix}/entities/Contacts`, ...api, parameters(LIST_PARAMETERS, LIST_PATTERNS), (req, res) => {
     const space = sp(req);
     const query = req.query as Query;
     const allowed = contactFields(space);
@@ -286,7 +306,7 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     res.json({ success: true, total: page.total, page_info: page.page_info, data: page.rows.map((c) => loadOnly(query, contactJson(space, c, base(req)))) });
   });
 
-  app.get(`${prefix}/entities/Contacts/:id`, ...api, (req, res) => {
+  app.get(`${prefix}/entities/Contacts/:id`, ...api, parameters(GET_PARAMETERS), (req, res) => {
     const space = sp(req);
     const contact = space.find(req.params.id, includeDeleted(req.query as Query));
     if (!contact) {
@@ -295,26 +315,26 @@ export async function startPipelinerSandbox(options: PipelinerSandboxOptions = {
     res.json({ success: true, data: contactJson(space, contact, base(req)) });
   });
 
-  app.post(`${prefix}/entities/Contacts`, ...api, json, (req, res) => {
+  app.post(`${prefix}/entities/Contacts`, ...api, parameters(WRITE_PARAMETERS), json, (req, res) => {
     const space = sp(req);
     const contact = space.createFromApi(req.body, validationLevel(req.query as Query));
     res.json({ success: true, data: contactJson(space, contact, base(req)) });
   });
 
-  app.patch(`${prefix}/entities/Contacts/:id`, ...api, json, (req, res) => {
+  app.patch(`${prefix}/entities/Contacts/:id`, ...api, parameters(WRITE_PARAMETERS), json, (req, res) => {
     const space = sp(req);
     const contact = space.updateFromApi(req.params.id, req.body, validationLevel(req.query as Query));
     res.json({ success: true, data: contactJson(space, contact, base(req)) });
   });
 
-  app.delete(`${prefix}/entities/Contacts/:id`, ...api, (req, res) => {
+  app.delete(`${prefix}/entities/Contacts/:id`, ...api, parameters(WRITE_PARAMETERS), (req, res) => {
     sp(req).deleteFromApi(req.params.id);
     res.json({ success: true, data: req.params.id });
   });
 
   /** Lists of the small entities the connector reads: users, sales units, field metadata. */
   const simpleList = (entity: string, rows: (space: PipelinerSpace) => Record<string, unknown>[]) =>
-    app.get(`${prefix}/entities/${entity}`, ...api, (req, res) => {
+    app.get(`${prefix}/entities/${entity}`, ...api, parameters(LIST_PARAMETERS, LIST_PATTERNS), (req, res) => {
       const query = req.query as Query;
       const all = rows(sp(req));
       const allowed = (field: string) => all.length === 0 || field in all[0];

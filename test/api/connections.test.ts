@@ -165,6 +165,29 @@ describe('POST /connections', () => {
     });
   }
 
+  // A value that is not a URL at all once reached `new URL()` after the failed check, and the API answered 500.
+  const notUrls: [string, Record<string, unknown>, string][] = [
+    ['sandbox', { baseUrl: 'not a url', instance: 'alpha' }, 'baseUrl'],
+    ['google', { baseUrl: 'not a url' }, 'baseUrl'],
+    ['google', { tokenUrl: '::' }, 'tokenUrl'],
+    ['outlook', { baseUrl: 'graph' }, 'baseUrl'],
+    ['hubspot', { baseUrl: 'not a url' }, 'baseUrl'],
+    ['pipedrive', { baseUrl: 'not a url' }, 'baseUrl'],
+    ['pipeliner', { serviceUrl: 'not a url', spaceId: 'nv1_x', salesUnit: 'Sales' }, 'serviceUrl'],
+    ['carddav', { serverUrl: 'not a url' }, 'serverUrl'],
+  ];
+  for (const [app, scope, field] of notUrls) {
+    it(`refuses a ${app} scope whose ${field} is not a URL with 400 naming a.scope.${field}`, async () => {
+      const before = await countConnections();
+      const body = { ...validBody(), a: { app, credentials: {}, scope } };
+      const res = await server.request('POST', '/connections', { key: keyOne, body });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.issues).toContainEqual(expect.objectContaining({ path: `a.scope.${field}`, message: expect.stringMatching(new RegExp(`${field} must be an http\\(s\\) URL`)) }));
+      expect(await countConnections()).toBe(before);
+    });
+  }
+
   it('accepts mapping pairs and rules on fields the apps have', async () => {
     const settings = {
       mapping: { custom: [{ a: 'job_title', b: 'notes' }] },

@@ -259,6 +259,16 @@ describe('Google connector', () => {
     expect(set.changes).toEqual([{ deleted: true, id: `people/${person.id}` }]);
   });
 
+  it('each incremental cycle gets a new sync token: a change is reported once, not again in the next cycle', async () => {
+    const cursor = await g.connector.currentCursor();
+    const [made] = g.store.seed({ count: 1 });
+    const first = await g.connector.changesSince(cursor, 100);
+    expect(first.changes.map((c) => (c.deleted ? c.id : c.record.id))).toEqual([`people/${made.id}`]);
+    expect(first.nextCursor).not.toBe(cursor);
+    const second = await g.connector.changesSince(first.nextCursor, 100);
+    expect(second.changes).toEqual([]);
+  });
+
   it('an expired sync token is FeedExpiredError', async () => {
     const cursor = await g.connector.currentCursor();
     g.store.expireSyncTokens();

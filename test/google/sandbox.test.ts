@@ -62,10 +62,46 @@ describe('Google People API sandbox', () => {
     // the token works only with the field mask that produced it
     const other = await u.call('GET', `/v1/people/me/connections?personFields=names&syncToken=${syncToken}`);
     expect(other.status).toBe(400);
-    const same = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&pageSize=100&syncToken=${syncToken}`);
+    const same = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&pageSize=100&requestSyncToken=true&syncToken=${syncToken}`);
     expect(same.status).toBe(200);
     expect(same.body.connections).toBeUndefined();
     expect(same.body.nextSyncToken).toBeTruthy();
+  });
+
+  it('an incremental call returns a sync token only when it asks for one, and must repeat the parameters of the first call', async () => {
+    const u = user();
+    u.store.seed({ count: 2 });
+    const full = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&pageSize=50&requestSyncToken=true`);
+    const token = full.body.nextSyncToken as string;
+    // without requestSyncToken the call is refused: its parameters differ from the call that made the token
+    const unasked = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&pageSize=50&syncToken=${token}`);
+    expect(unasked.status).toBe(400);
+    expect(unasked.body.error).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringMatching(/must match the first call/) });
+    const otherSize = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&pageSize=10&requestSyncToken=true&syncToken=${token}`);
+    expect(otherSize.status).toBe(400);
+    const asked = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&pageSize=50&requestSyncToken=true&syncToken=${token}`);
+    expect(asked.status).toBe(200);
+    expect(asked.body.nextSyncToken).toBeTruthy();
+    // a full listing that does not ask gets none either
+    const plain = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}`);
+    expect(plain.body.nextSyncToken).toBeUndefined();
+  });
+
+  it('refuses a query parameter the method does not define, as Google does', async () => {
+    const u = user();
+    const res = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&request_sync_token=true`);
+    expect(res.status).toBe(400);
+    const message = 'Invalid JSON payload received. Unknown name "request_sync_token": Cannot bind query parameter. Field \'request_sync_token\' could not be found in request message.';
+    expect(res.body).toEqual({
+      error: {
+        code: 400,
+        message,
+        status: 'INVALID_ARGUMENT',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ description: message }] }],
+      },
+    });
+    // the system parameters every Google API takes are accepted
+    expect((await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&prettyPrint=false`)).status).toBe(200);
   });
 
   it('an expired sync token is a 400 with the EXPIRED_SYNC_TOKEN reason', async () => {
@@ -211,7 +247,7 @@ describe('Google People API sandbox', () => {
     const made = u.store.addPerson({ names: [{ givenName: 'Brief' }] });
     const del = await u.call('DELETE', `/v1/people/${made.id}:deleteContact`);
     expect(del).toMatchObject({ status: 200, body: {} });
-    const feed = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&syncToken=${full.body.nextSyncToken}`);
+    const feed = await u.call('GET', `/v1/people/me/connections?personFields=${FIELDS}&requestSyncToken=true&syncToken=${full.body.nextSyncToken}`);
     expect(feed.body.connections).toEqual([
       { resourceName: `people/${made.id}`, etag: expect.any(String), metadata: expect.objectContaining({ deleted: true }) },
     ]);

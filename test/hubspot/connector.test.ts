@@ -159,7 +159,7 @@ describe('HubSpot connector', () => {
     expect(results[3]).toMatchObject({ ref: 'new', ok: false, error: { kind: 'contact' } });
   });
 
-  it('the feed reports each change once, slides past the 10,000-result cap, and reports archived contacts', async () => {
+  it('the feed reports each change once and slides past the 10,000-result cap; archived contacts are left to the reconcile', async () => {
     const { portal, connector } = freshPortal();
     portal.configure({ searchCap: 7 });
     const start = await connector.currentCursor();
@@ -172,9 +172,18 @@ describe('HubSpot connector', () => {
     const second = await readFeed(connector, first.cursor);
     expect(second.changes).toEqual([
       { deleted: false, record: expect.objectContaining({ id: made[3].id, fields: expect.objectContaining({ firstname: 'Edited' }) }) },
-      { deleted: true, id: made[4].id },
     ]);
     expect((await readFeed(connector, second.cursor)).changes).toEqual([]);
+  });
+
+  it('a quiet cycle costs one search, however many contacts are archived', async () => {
+    const { portal, connector } = freshPortal();
+    const made = portal.create(Array.from({ length: 250 }, (_, i) => ({ email: `gone${i}@example.com` })));
+    portal.archive(made.map((c) => c.id));
+    const cursor = await connector.currentCursor();
+    const before = portal.stats.requests;
+    expect((await readFeed(connector, cursor)).changes).toEqual([]);
+    expect(portal.stats.requests - before).toBe(1);
   });
 
   it('a change the search index shows late is still reported (the cycle re-reads an overlap)', async () => {

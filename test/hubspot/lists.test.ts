@@ -148,8 +148,8 @@ describe('HubSpot lists as tags', () => {
     const before = portal.stats.requests;
     const next = await readFeed(connector, cursor);
     expect(ids(next.changes)).toEqual([a.id]);
-    // search, archived, list search, one membership page, batch read
-    expect(portal.stats.requests - before).toBe(5);
+    // search, list search, one membership page, batch read
+    expect(portal.stats.requests - before).toBe(4);
   });
 
   it('beyond what a cursor can remember, a changed list asks for a full re-scan', async () => {

@@ -37,6 +37,14 @@ describe('HubSpot sandbox', () => {
     expect(Object.keys(second.body.results[0].properties)).toContain('lastmodifieddate');
   });
 
+  it('refuses a query parameter the endpoint does not define with a 400 VALIDATION_ERROR', async () => {
+    const res = await call('GET', '/crm/v3/objects/contacts?limit=10&updatedSince=2025-01-01');
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', message: 'Unknown query parameter: updatedSince', correlationId: expect.any(String) });
+    expect((await call('POST', '/crm/v3/objects/contacts/search?archived=true', { limit: 1 })).status).toBe(400);
+    expect((await call('GET', '/crm/v3/objects/contacts?limit=1&archived=true&propertiesWithHistory=email')).status).toBe(200);
+  });
+
   it('search filters by lastmodifieddate, sorts, tells the total, and refuses to page past the cap', async () => {
     const from = String(portal.list()[5].updatedAt);
     const body = { filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: from }] }], sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }], limit: 5 };

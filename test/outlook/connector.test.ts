@@ -225,8 +225,30 @@ describe('Outlook connector', () => {
     expect((await connector.changesSince(at, 3)).changes).toEqual([]);
   });
 
+  it('the default folder is tracked by its id on the documented per-folder delta path', async () => {
+    const { connector, mailbox } = freshAccount();
+    mailbox.seed({ count: 2 });
+    const cursor = await connector.currentCursor();
+    expect(cursor).toContain(`/me/contactFolders/${mailbox.defaultFolderId}/contacts/delta`);
+    const [added] = mailbox.seed({ count: 1 });
+    const set = await connector.changesSince(cursor, 10);
+    expect(set.changes.map((c) => (c.deleted ? c.id : c.record.id))).toEqual([added.id]);
+  });
+
+  it('an empty default folder: its id is learnt once a contact is in it, and that contact is reported', async () => {
+    const { connector, mailbox } = freshAccount();
+    const cursor = await connector.currentCursor();
+    expect(await connector.changesSince(cursor, 10)).toMatchObject({ changes: [], hasMore: false });
+    const [added] = mailbox.seed({ count: 1 });
+    const set = await connector.changesSince(cursor, 10);
+    expect(set.changes.map((c) => (c.deleted ? c.id : c.record.id))).toEqual([added.id]);
+    expect(set.nextCursor).toContain('$deltatoken=');
+    expect((await connector.changesSince(set.nextCursor, 10)).changes).toEqual([]);
+  });
+
   it('an expired delta token is a FeedExpiredError, so the engine scans again', async () => {
-    const { connector, name } = freshAccount();
+    const { connector, name, mailbox } = freshAccount();
+    mailbox.seed({ count: 1 });
     const cursor = await connector.currentCursor();
     sandbox.expireDeltaTokens(name);
     const err = await connector.changesSince(cursor, 10).catch((e: unknown) => e);
@@ -282,7 +304,7 @@ describe('Outlook connector', () => {
     expect(sandbox.requestCount(name) - before).toBe(25);
   });
 
-  it('an expired access token is renewed and the renewal stored; a revoked refresh token is an AuthError', async () => {
+  it('an expired access token is renewed (the refresh names its scope) and the renewal stored; a revoked refresh token is an AuthError', async () => {
     const account = freshAccount();
     sandbox.expireAccessTokens(account.name);
     await expect(account.connector.listPage(null, 5)).resolves.toBeTruthy();

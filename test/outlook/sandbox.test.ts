@@ -48,7 +48,13 @@ describe('Graph sandbox', () => {
       fetch(sandbox.tokenUrl.replace('/common/', '/contoso.onmicrosoft.com/'), {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken, client_id: sandbox.client.clientId, client_secret: sandbox.client.clientSecret }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: tokens.refreshToken,
+          client_id: sandbox.client.clientId,
+          client_secret: sandbox.client.clientSecret,
+          scope: 'Contacts.ReadWrite offline_access',
+        }),
       });
     const ok = await refresh();
     expect(ok.status).toBe(200);
@@ -57,6 +63,17 @@ describe('Graph sandbox', () => {
     const refused = await refresh();
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('a refresh without scope is refused as the identity platform refuses it (AADSTS90014)', async () => {
+    const { tokens } = user();
+    const res = await fetch(sandbox.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refreshToken, client_id: sandbox.client.clientId, client_secret: sandbox.client.clientSecret }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request', error_codes: [90014], error_description: expect.stringMatching(/^AADSTS90014: The required field 'scope' is missing/) });
   });
 
   it('pages a listing with $top and an @odata.nextLink', async () => {
@@ -116,7 +133,7 @@ describe('Graph sandbox', () => {
     const { call, mailbox, name } = user();
     const seeded = mailbox.seed({ count: 3 });
     const prefer = { prefer: 'odata.maxpagesize=2' };
-    const page1 = await call('GET', '/me/contacts/delta', undefined, prefer);
+    const page1 = await call('GET', `/me/contactFolders/${mailbox.defaultFolderId}/contacts/delta`, undefined, prefer);
     expect(page1.body.value).toHaveLength(2);
     expect(page1.body['@odata.nextLink']).toContain('$skiptoken=');
     const page2 = await call('GET', page1.body['@odata.nextLink'], undefined, prefer);
@@ -136,6 +153,19 @@ describe('Graph sandbox', () => {
 
     sandbox.expireDeltaTokens(name);
     expect(await call('GET', next)).toMatchObject({ status: 410, body: graphError('SyncStateNotFound') });
+  });
+
+  it('contact delta is served per folder only, as documented; /me/contacts/delta and undocumented options are refused', async () => {
+    const { call, mailbox } = user();
+    mailbox.seed({ count: 1 });
+    const undocumented = await call('GET', '/me/contacts/delta');
+    expect(undocumented).toMatchObject({ status: 400, body: graphError('BadRequest') });
+    const top = await call('GET', `/me/contactFolders/${mailbox.defaultFolderId}/contacts/delta?$top=5`);
+    expect(top).toMatchObject({ status: 400, body: graphError('BadRequest') });
+    expect(top.body.error.message).toContain("'$top'");
+    const listed = await call('GET', '/me/contacts?$top=1&$select=parentFolderId');
+    expect(listed.body.value[0].parentFolderId).toBe(mailbox.defaultFolderId);
+    expect((await call('GET', '/me/contacts?$skiptoken=x')).status).toBe(400);
   });
 
   it('$batch: at most 20 requests, dependsOn fails the rest with 424, throttled items carry Retry-After', async () => {

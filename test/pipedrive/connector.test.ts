@@ -329,23 +329,38 @@ describe('Pipedrive connector', () => {
       expect(third.changes).toMatchObject([{ deleted: false, record: { id: String(b.id), fields: { last_name: 'Dos' } } }]);
     });
 
-    it('deletions come from recents; a position older than its 30 days means a full scan', async () => {
+    it('a change stamped a little before the newest time already read is still reported (the overlap window), once', async () => {
+      const co = freshCompany();
+      const early = co.company.createAs({ name: 'Early Bird', emails: [{ value: 'early@example.com' }] });
+      co.company.clockOffsetMs = 20_000;
+      co.company.createAs({ name: 'Late Comer', emails: [{ value: 'late@example.com' }] });
+      const cursor = await co.connector.currentCursor();
+      // Another server's clock runs 5 s behind: its edit is stamped before the watermark.
+      co.company.clockOffsetMs = 15_000;
+      co.company.editAs(early.id, { name: 'Early Riser' });
+      const first = await readFeed(co.connector, cursor);
+      expect(first.changes).toMatchObject([{ deleted: false, record: { id: String(early.id), fields: { last_name: 'Riser' } } }]);
+      expect((await readFeed(co.connector, first.cursor)).changes).toEqual([]);
+    });
+
+    it('deletions are left to the reconcile: the feed reads no undocumented signal, and an old position still works', async () => {
+      expect(pipedriveApp.capabilities.reportsDeletions).toBe(false);
       const co = freshCompany();
       const doomed = co.company.createAs({ name: 'Gone Soon', emails: [{ value: 'gone@example.com' }] });
       const cursor = await co.connector.currentCursor();
       co.company.removeAs(doomed.id);
       const { changes, cursor: next } = await readFeed(co.connector, cursor);
-      expect(changes).toEqual([{ deleted: true, id: String(doomed.id) }]);
-      expect((await readFeed(co.connector, next)).changes).toEqual([]);
-
+      expect(changes).toEqual([]);
+      // No 30-day recents window any more: a position a month old goes on from its time.
       co.company.clockOffsetMs = 31 * 86_400_000;
-      await expect(readFeed(co.connector, next)).rejects.toBeInstanceOf(FeedExpiredError);
+      const edited = co.company.createAs({ name: 'Month Later', emails: [{ value: 'later@example.com' }] });
+      expect((await readFeed(co.connector, next)).changes).toMatchObject([{ deleted: false, record: { id: String(edited.id) } }]);
       await expect(co.connector.changesSince('not-a-cursor', 10)).rejects.toBeInstanceOf(FeedExpiredError);
     });
   });
 
   describe('OAuth', () => {
-    it('refreshes an expired access token, stores the renewed tokens, and keeps working', async () => {
+    it('refreshes an expired access token (client in a Basic header, as Pipedrive requires), stores the renewed tokens, and keeps working', async () => {
       const co = freshCompany();
       co.company.createAs({ name: 'Oauth Person', emails: [{ value: 'oauth@example.com' }] });
       const granted = sandbox.grantTokens(co.name);

@@ -37,6 +37,17 @@ describe('Pipedrive sandbox', () => {
     expect(viaQuery.status).toBe(401);
   });
 
+  it('refuses a query parameter the endpoint does not define, and a missing required one, with a 400', async () => {
+    const { call } = fresh();
+    const unknown = await call('GET', '/api/v2/persons?modified_since=2025-01-01T00:00:00Z');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({ success: false, error: 'Parameter "modified_since" is not allowed for this request' });
+    // a read's include_fields is not a write's
+    expect((await call('POST', '/api/v2/persons?include_fields=marketing_status', { name: 'X' })).status).toBe(400);
+    expect((await call('GET', '/api/v1/recents?items=person')).body).toMatchObject({ success: false, error: 'Parameter "since_timestamp" is required' });
+    expect((await call('GET', '/api/v2/persons?updated_since=2025-01-01T00:00:00Z&sort_by=update_time')).status).toBe(200);
+  });
+
   it('pages persons with a cursor in the { success, data, additional_data.next_cursor } envelope', async () => {
     const { call, company } = fresh();
     company.seed({ count: 7 });
@@ -142,12 +153,32 @@ describe('Pipedrive sandbox', () => {
     expect((await me(granted.accessToken)).status).toBe(200);
     sandbox.expireAccessTokens(name);
     expect((await me(granted.accessToken)).status).toBe(401);
+    const basic = Buffer.from(`${sandbox.oauthClient.clientId}:${sandbox.oauthClient.clientSecret}`).toString('base64');
     const renewed = await fetch(`${sandbox.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: granted.refreshToken }),
+    });
+    const tokens = (await renewed.json()) as { access_token: string };
+    expect((await me(tokens.access_token)).status).toBe(200);
+  });
+
+  it('OAuth: the token endpoint takes the client only in a Basic header, as Pipedrive documents', async () => {
+    const { name } = fresh().company;
+    const granted = sandbox.grantTokens(name);
+    const inBody = await fetch(`${sandbox.url}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: granted.refreshToken, client_id: sandbox.oauthClient.clientId, client_secret: sandbox.oauthClient.clientSecret }),
     });
-    const tokens = (await renewed.json()) as { access_token: string };
-    expect((await me(tokens.access_token)).status).toBe(200);
+    expect(inBody.status).toBe(400);
+    expect(await inBody.json()).toEqual({ error: 'invalid_client', error_description: 'Invalid client: cannot retrieve client credentials' });
+    const wrong = Buffer.from(`${sandbox.oauthClient.clientId}:not-the-secret`).toString('base64');
+    const refused = await fetch(`${sandbox.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${wrong}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: granted.refreshToken }),
+    });
+    expect(refused.status).toBe(401);
   });
 });

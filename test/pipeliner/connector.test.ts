@@ -148,7 +148,7 @@ describe('Pipeliner connector', () => {
   });
 
   describe('the modified-time feed', () => {
-    it('reports edits and soft deletions once, skips rows already delivered inside the overlap, and pages', async () => {
+    it('reports edits and soft deletions (asking with the documented include_deleted) once, skips rows already delivered inside the overlap, and pages', async () => {
       const s = await newSpace(sandbox);
       const made = s.space.seed({ count: 6, unitId: s.sales.id, ownerId: s.marco.id });
       const cursor = await s.connector.currentCursor();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipelinerSandbox, type PipelinerSandbox, type PipelinerSpace } from '../../sandboxes/pipeliner';
 
 // The Pipeliner sandbox answers the way REST API v100 does in everything the connector relies on: Basic auth,
-// cursor paging, filters on modified, include-deleted, soft deletes, validation-level, and the error bodies.
+// cursor paging, filters on modified, include_deleted, soft deletes, validation-level, and the error bodies.
 
 describe('Pipeliner sandbox', () => {
   let sandbox: PipelinerSandbox;
@@ -78,10 +78,19 @@ describe('Pipeliner sandbox', () => {
     expect((await call('DELETE', `/entities/Contacts/${doomed}`)).body).toEqual({ success: true, data: doomed });
     expect((await call('GET', '/entities/Contacts')).body.total).toBe(6);
     expect((await call('GET', `/entities/Contacts/${doomed}`)).status).toBe(404);
-    for (const flag of ['include-deleted', 'include_deleted']) {
-      const withDeleted = await call('GET', `/entities/Contacts?${flag}=true&filter[modified]=${encodeURIComponent(pivot)}&filter-op[modified]=gte`);
-      expect(withDeleted.body.data.find((c: any) => c.id === doomed)).toMatchObject({ is_deleted: true, revision: 2 });
-    }
+    const withDeleted = await call('GET', `/entities/Contacts?include_deleted=true&filter[modified]=${encodeURIComponent(pivot)}&filter-op[modified]=gte`);
+    expect(withDeleted.body.data.find((c: any) => c.id === doomed)).toMatchObject({ is_deleted: true, revision: 2 });
+    expect((await call('GET', `/entities/Contacts/${doomed}?include_deleted=true`)).body.data).toMatchObject({ is_deleted: true });
+  });
+
+  it('takes only the parameters its parameter table defines: the example URL\'s include-deleted is refused', async () => {
+    const dashed = await call('GET', '/entities/Contacts?include-deleted=true');
+    expect(dashed.status).toBe(400);
+    expect(dashed.body).toMatchObject({ success: false, code: 117, name: 'ERROR_PARAMETER_INVALID', message: "Unknown parameter 'include-deleted'." });
+    expect((await call('GET', '/entities/Contacts?limit=5')).status).toBe(400);
+    // a get takes no paging, a write no filter
+    expect((await call('GET', `/entities/Contacts/${space.create({ first_name: 'P', last_name: 'Q' }).id}?first=1`)).status).toBe(400);
+    expect((await call('POST', '/entities/Contacts?include_deleted=true', { first_name: 'A' })).status).toBe(400);
   });
 
   it('PATCH changes only the given fields; a no-op keeps the revision and the modified time', async () => {
