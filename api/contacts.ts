@@ -35,11 +35,12 @@ export interface ContactRoutesDeps {
 
 /**
  * The counts judge every contact of the connection (a pass over 200,000 rows at 100,000 a side, where a page
- * reads about fifty), so a dashboard paging or polling reuses them for a few seconds instead of paying that
- * on every request. Per process and bounded: the oldest entry goes first.
+ * reads about fifty), so a dashboard paging or polling reuses them: fresh for `ttlMs`, then served once more
+ * while they are counted again in the background, so only the first request of a connection waits for them.
+ * Per process and bounded: the oldest entry goes first.
  */
 export class CountsCache {
-  private readonly entries = new Map<string, { at: number; counts: Promise<ContactCounts> }>();
+  private readonly entries = new Map<string, { at: number; counts: Promise<ContactCounts>; refresh?: Promise<void> }>();
   constructor(
     private readonly ttlMs: number,
     private readonly max = 500,
@@ -47,16 +48,36 @@ export class CountsCache {
 
   get(key: string, compute: () => Promise<ContactCounts>, now = Date.now()): Promise<ContactCounts> {
     const hit = this.entries.get(key);
-    if (hit && now - hit.at < this.ttlMs) return hit.counts;
-    const counts = compute();
-    this.entries.delete(key);
-    if (this.ttlMs > 0) {
-      this.entries.set(key, { at: now, counts });
+    if (!hit || this.ttlMs <= 0) {
+      const counts = compute();
+      if (this.ttlMs > 0) this.keep(key, { at: now, counts });
       // A failed count is not kept: the next request tries again.
       counts.catch(() => this.entries.delete(key));
-      while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+      return counts;
     }
-    return counts;
+    if (now - hit.at >= this.ttlMs && !hit.refresh) {
+      hit.refresh = compute().then(
+        (fresh) => {
+          hit.at = now;
+          hit.counts = Promise.resolve(fresh);
+        },
+        () => undefined,
+      ).finally(() => {
+        hit.refresh = undefined;
+      });
+    }
+    return hit.counts;
+  }
+
+  /** Resolves once a background recount of the key (if any) has finished. */
+  async refreshed(key: string): Promise<void> {
+    await this.entries.get(key)?.refresh;
+  }
+
+  private keep(key: string, entry: { at: number; counts: Promise<ContactCounts> }) {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
   }
 }
 
@@ -146,7 +167,7 @@ const countsSchema = z
     failed: z.number().int(),
   })
   .openapi('ContactCounts', {
-    description: `Contacts of both sides per status, whatever the filter; reused for up to ${COUNTS_TTL_MS / 1000} s, so they may trail the page slightly`,
+    description: `Contacts of both sides per status, whatever the filter. Counted again every ${COUNTS_TTL_MS / 1000} s at most (in the background), so they may trail the page by a few seconds`,
   });
 
 export const contactListSchema = z

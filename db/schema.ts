@@ -144,7 +144,12 @@ export const links = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('links_a').on(t.connectionId, t.aId), uniqueIndex('links_b').on(t.connectionId, t.bId)],
+  (t) => [
+    uniqueIndex('links_a').on(t.connectionId, t.aId),
+    uniqueIndex('links_b').on(t.connectionId, t.bId),
+    // Stopped pairs are few: the contact-status listing finds them for its "excluded" filter.
+    index('links_stopped').on(t.connectionId).where(sql`${t.state} <> 'active'`),
+  ],
 );
 
 /**

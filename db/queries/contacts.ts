@@ -70,23 +70,38 @@ export interface ContactRow {
 
 export type ContactCounts = Record<ContactStatus, number>;
 
-/** The status of `r` from its link (la, lb), failure summary (f: kind of the worst failure) and flags. */
-function statusOf(avoidDuplicates: boolean): SQL {
+/** The status of `r` from its link's state, failure summary (f: kind of the worst failure) and flags. */
+function statusOf(avoidDuplicates: boolean, linkState: SQL): SQL {
   return sql`CASE
     WHEN f.kind IS NOT NULL AND f.kind <> 'ambiguous' THEN 'failed'
     WHEN f.kind = 'ambiguous' THEN 'ambiguous'
     WHEN r.dirty THEN 'pending'
-    WHEN coalesce(la.state, lb.state) = 'active' THEN 'in-sync'
-    WHEN coalesce(la.state, lb.state) IS NOT NULL OR r.excluded_by IS NOT NULL THEN 'excluded'
+    WHEN ${linkState} = 'active' THEN 'in-sync'
+    WHEN ${linkState} IS NOT NULL OR r.excluded_by IS NOT NULL THEN 'excluded'
     WHEN cardinality(r.emails) = 0 AND ${avoidDuplicates} THEN 'no-email'
     ELSE 'pending'
   END`;
 }
 
-/** The record's link on its own side's column; the other join finds nothing. */
+/**
+ * For the counts, over every record: the record's link on its own side's column, as hash joins (the other
+ * join finds nothing).
+ */
 const linkJoins = (connectionId: string) => sql`
   LEFT JOIN links la ON r.side = 'a' AND la.connection_id = ${connectionId} AND la.a_id = r.ext_id
   LEFT JOIN links lb ON r.side = 'b' AND lb.connection_id = ${connectionId} AND lb.b_id = r.ext_id`;
+
+/**
+ * For a page: each record's link looked up by index, one probe per record (the branch of the other side is
+ * skipped), which a page of fifty needs rather than hashing every link of the connection.
+ */
+const linkOfEach = (connectionId: string) => sql`
+  LEFT JOIN LATERAL (
+    SELECT state, b_id AS other FROM links WHERE r.side = 'a' AND connection_id = ${connectionId} AND a_id = r.ext_id
+    UNION ALL
+    SELECT state, a_id FROM links WHERE r.side = 'b' AND connection_id = ${connectionId} AND b_id = r.ext_id
+    LIMIT 1
+  ) l ON true`;
 
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -115,6 +130,11 @@ function narrowTo(connectionId: string, status: ContactStatus | undefined): SQL 
       return unresolved(sql`kind = 'ambiguous'`);
     case 'no-email':
       return sql`cardinality(r.emails) = 0`;
+    case 'excluded':
+      return sql`(r.side, r.ext_id) IN (
+        SELECT side, ext_id FROM records WHERE connection_id = ${connectionId} AND excluded_by IS NOT NULL
+        UNION ALL SELECT 'a', a_id FROM links WHERE connection_id = ${connectionId} AND state <> 'active'
+        UNION ALL SELECT 'b', b_id FROM links WHERE connection_id = ${connectionId} AND state <> 'active')`;
     default:
       return undefined;
   }
@@ -127,17 +147,16 @@ export async function listContacts(db: Db, connectionId: string, query: ContactQ
   if (query.q) where.push(searchOf(query.q, query.nameKeys));
   const narrow = narrowTo(connectionId, query.status);
   if (narrow) where.push(narrow);
-  const status = statusOf(query.avoidDuplicates);
   const result = await db.execute(sql`
     SELECT * FROM (
       SELECT r.side, r.ext_id AS "extId", r.fields, r.emails, r.updated_at AS "updatedAt", r.excluded_by AS "excludedBy",
-        coalesce(la.state, lb.state) AS "linkState",
-        CASE WHEN coalesce(la.state, lb.state) = 'active' THEN coalesce(la.b_id, lb.a_id) END AS "linkedId",
+        l.state AS "linkState",
+        CASE WHEN l.state = 'active' THEN l.other END AS "linkedId",
         f.id AS "failureId", f.kind AS "failureKind", f.message AS "failureMessage", f.step AS "failureStep",
         f.attempts AS "failureAttempts", f.last_at AS "failureLastAt",
-        ${status} AS status
+        ${statusOf(query.avoidDuplicates, sql`l.state`)} AS status
       FROM records r
-      ${linkJoins(connectionId)}
+      ${linkOfEach(connectionId)}
       LEFT JOIN LATERAL (
         SELECT id, kind, message, step, attempts, last_at FROM failures
         WHERE connection_id = ${connectionId} AND side = r.side AND ext_id = r.ext_id AND resolved_at IS NULL
@@ -186,7 +205,7 @@ function toContactRow(r: Record<string, unknown>): ContactRow {
 export async function countContacts(db: Db, connectionId: string, opts: { avoidDuplicates: boolean }): Promise<ContactCounts> {
   const result = await db.execute(sql`
     SELECT status, count(*)::int AS n FROM (
-      SELECT ${statusOf(opts.avoidDuplicates)} AS status
+      SELECT ${statusOf(opts.avoidDuplicates, sql`coalesce(la.state, lb.state)`)} AS status
       FROM records r
       ${linkJoins(connectionId)}
       LEFT JOIN (

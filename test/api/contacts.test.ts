@@ -312,7 +312,7 @@ describe('the rules verdict the planner records', () => {
 });
 
 describe('the counts cache', () => {
-  it('reuses a connection’s counts within its time to live, and counts again after', async () => {
+  it('reuses a connection’s counts within their time to live, then serves them once more while counting again', async () => {
     const cache = new CountsCache(5_000);
     let computed = 0;
     const compute = async () => {
@@ -322,10 +322,25 @@ describe('the counts cache', () => {
     expect((await cache.get('c1', compute, 1_000))['in-sync']).toBe(1);
     expect((await cache.get('c1', compute, 5_999))['in-sync']).toBe(1);
     expect((await cache.get('c2', compute, 5_999))['in-sync']).toBe(2);
-    expect((await cache.get('c1', compute, 6_000))['in-sync']).toBe(3);
+    // Expired: the old counts answer at once, and one recount starts however many ask meanwhile.
+    let release = () => {};
+    const slow = () =>
+      new Promise<Awaited<ReturnType<typeof compute>>>((resolve) => {
+        release = () => void compute().then(resolve);
+      });
+    expect((await cache.get('c1', slow, 6_000))['in-sync']).toBe(1);
+    expect((await cache.get('c1', slow, 6_001))['in-sync']).toBe(1);
+    release();
+    await cache.refreshed('c1');
+    expect(computed).toBe(3);
+    expect((await cache.get('c1', compute, 6_002))['in-sync']).toBe(3);
+    // A failed first count is not kept; a failed recount keeps the last counts.
     const failing = () => Promise.reject(new Error('database down'));
     await expect(cache.get('c3', failing, 7_000)).rejects.toThrow('database down');
     expect((await cache.get('c3', compute, 7_001))['in-sync']).toBe(4);
+    expect((await cache.get('c3', failing, 20_000))['in-sync']).toBe(4);
+    await cache.refreshed('c3');
+    expect((await cache.get('c3', compute, 20_001))['in-sync']).toBe(4);
   });
 });
 

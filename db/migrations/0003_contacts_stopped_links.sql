@@ -1,0 +1,1 @@
+CREATE INDEX "links_stopped" ON "links" USING btree ("connection_id") WHERE "links"."state" <> 'active';
