@@ -5,13 +5,16 @@ import type { AppDefinition } from '../connectors/types';
 import { pingDatabase, type Db } from '../db/client';
 import { activityRoutes } from './activity';
 import { appInfo } from './apps';
-import { bearerAuth } from './auth';
+import { authenticate } from './auth';
 import { connectionRoutes } from './connections';
+import { contactRoutes } from './contacts';
 import type { ConnectionControlPort } from './control';
 import { ApiError, errorSummary } from './errors';
 import { healthRoutes } from './health';
 import { createLogger, redactOptions, requestLogger } from './logging';
 import { buildOpenApiDocument } from './openapi';
+import { sessionRoutes } from './session';
+import { dashboard, securityHeaders } from './static';
 
 export type { ConnectionControlPort } from './control';
 
@@ -32,6 +35,12 @@ export interface ApiDeps {
   apps?: Record<string, AppDefinition>;
   statusTimeoutMs?: number;
   controlTimeoutMs?: number;
+  /** The built dashboard (web/dist by default) served at `/`. */
+  webDist?: string;
+  /** How long GET /connections/:id/contacts reuses a connection's counts (api/contacts.ts; 0 in some tests). */
+  contactCountsTtlMs?: number;
+  /** The Temporal UI's base URL, handed to the dashboard for its links (TEMPORAL_UI_URL); null by default. */
+  temporalUiUrl?: string | null;
 }
 
 /** A database check for readiness probes, shared with api/server.ts. */
@@ -60,6 +69,7 @@ export function createApp(deps: ApiDeps): express.Application {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(securityHeaders());
   app.use(requestLogger(logger));
   app.use(express.json({ limit: '1mb' }));
 
@@ -79,9 +89,11 @@ export function createApp(deps: ApiDeps): express.Application {
     res.json(openapi);
   });
 
+  app.use(sessionRoutes({ db: deps.db, temporalUiUrl: deps.temporalUiUrl ?? null }));
+
   const authed = express.Router();
   // Authentication guards the API's own prefixes only, so an unknown path is a 404 with or without a key.
-  authed.use(['/apps', '/connections'], bearerAuth(deps.db));
+  authed.use(['/apps', '/connections'], authenticate(deps.db));
   authed.get('/apps', (_req, res) => {
     res.json(catalogView);
   });
@@ -98,8 +110,10 @@ export function createApp(deps: ApiDeps): express.Application {
     }),
   );
   authed.use(healthRoutes({ db: deps.db }));
+  authed.use(contactRoutes({ db: deps.db, apps: lookup, countsTtlMs: deps.contactCountsTtlMs }));
   authed.use(activityRoutes({ db: deps.db }));
   app.use(authed);
+  app.use(dashboard(deps.webDist));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'not_found', `No route for ${req.method} ${req.path}`));

@@ -73,6 +73,7 @@ describe('GET /openapi.json', () => {
         'POST /connections/{id}/resume',
         'POST /connections/{id}/sync',
         'GET /connections/{id}/health',
+        'GET /connections/{id}/contacts',
         'GET /connections/{id}/activity',
         'GET /connections/{id}/conflicts',
         'POST /connections/{id}/failures/{failureId}/retry',
@@ -81,15 +82,23 @@ describe('GET /openapi.json', () => {
         'POST /connections/{id}/resync',
         'POST /connections/{id}/reconcile',
         'POST /connections/{id}/cancel',
+        'POST /session',
+        'GET /session',
+        'DELETE /session',
       ].sort(),
     );
   });
 
-  it('declares bearer authentication, and no authentication on the probes', () => {
+  it('declares bearer and session-cookie authentication, and no authentication on the probes and sign-in', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(doc.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.paths['/connections'].post.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.components.securitySchemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'rapport_session' });
+    const either = [{ bearerAuth: [] }, { sessionCookie: [] }];
+    expect(doc.security).toEqual(either);
+    expect(doc.paths['/connections'].post.security).toEqual(either);
+    expect(doc.paths['/connections'].post.responses['403']).toBeDefined();
     for (const path of ['/healthz', '/readyz', '/openapi.json']) expect(doc.paths[path].get.security).toEqual([]);
+    expect(doc.paths['/session'].post.security).toEqual([]);
+    expect(doc.paths['/session'].get.security).toEqual([{ sessionCookie: [] }]);
     expect(doc.paths['/connections'].get.responses['401']).toBeDefined();
   });
 
