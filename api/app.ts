@@ -5,13 +5,14 @@ import type { AppDefinition } from '../connectors/types';
 import { pingDatabase, type Db } from '../db/client';
 import { activityRoutes } from './activity';
 import { appInfo } from './apps';
-import { bearerAuth } from './auth';
+import { authenticate } from './auth';
 import { connectionRoutes } from './connections';
 import type { ConnectionControlPort } from './control';
 import { ApiError, errorSummary } from './errors';
 import { healthRoutes } from './health';
 import { createLogger, redactOptions, requestLogger } from './logging';
 import { buildOpenApiDocument } from './openapi';
+import { sessionRoutes } from './session';
 
 export type { ConnectionControlPort } from './control';
 
@@ -32,6 +33,8 @@ export interface ApiDeps {
   apps?: Record<string, AppDefinition>;
   statusTimeoutMs?: number;
   controlTimeoutMs?: number;
+  /** The Temporal UI's base URL, handed to the dashboard for its links (TEMPORAL_UI_URL); null by default. */
+  temporalUiUrl?: string | null;
 }
 
 /** A database check for readiness probes, shared with api/server.ts. */
@@ -79,9 +82,11 @@ export function createApp(deps: ApiDeps): express.Application {
     res.json(openapi);
   });
 
+  app.use(sessionRoutes({ db: deps.db, temporalUiUrl: deps.temporalUiUrl ?? null }));
+
   const authed = express.Router();
   // Authentication guards the API's own prefixes only, so an unknown path is a 404 with or without a key.
-  authed.use(['/apps', '/connections'], bearerAuth(deps.db));
+  authed.use(['/apps', '/connections'], authenticate(deps.db));
   authed.get('/apps', (_req, res) => {
     res.json(catalogView);
   });

@@ -2,7 +2,9 @@ import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasol
 import { z } from 'zod';
 import type { AppDefinition } from '../connectors/types';
 import { activityPaths } from './activity';
+import { CSRF_HEADER, SESSION_COOKIE } from './auth';
 import { healthPaths } from './health';
+import { sessionPaths } from './session';
 import {
   appListSchema,
   connectionListSchema,
@@ -33,7 +35,8 @@ const json = (schema: z.ZodType, description: string) => ({
 });
 const error = (description: string) => json(errorResponseSchema, description);
 const authErrors = {
-  401: error('Missing, invalid or revoked API key'),
+  401: error('Missing, invalid or revoked API key, or an ended session'),
+  403: error('Signed in with the session cookie, without the right X-CSRF-Token header (state-changing requests)'),
 };
 const notFound = { 404: error('No such connection in the workspace of the key') };
 const workflowErrors = {
@@ -79,7 +82,13 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     scheme: 'bearer',
     description: 'An API key "rk_..." of the workspace',
   });
-  const secured = [{ [bearer.name]: [] }];
+  const cookie = registry.registerComponent('securitySchemes', 'sessionCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description: `The dashboard's session (POST /session); state-changing requests also need the ${CSRF_HEADER} header`,
+  });
+  const secured = [{ [bearer.name]: [] }, { [cookie.name]: [] }];
   const route = (config: RouteConfig) => registry.registerPath({ security: secured, ...config });
 
   route({
@@ -237,7 +246,7 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     request: { params: idParamsSchema },
     responses: { 202: json(retryAcceptedSchema, 'The replays were started'), ...authErrors, ...notFound, ...workflowErrors },
   });
-  for (const config of [...healthPaths, ...activityPaths]) route(config);
+  for (const config of [...sessionPaths, ...healthPaths, ...activityPaths]) route(config);
   appComponents(registry, apps);
 
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({

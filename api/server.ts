@@ -28,6 +28,8 @@ export interface StartApiOptions {
   control?: ConnectionControlPort;
   masterKey?: Buffer;
   logger?: Logger;
+  /** The Temporal UI's base URL for the dashboard's links; TEMPORAL_UI_URL unless given. */
+  temporalUiUrl?: string | null;
   /** Create the first workspace and key when none exists (default true). */
   ensureFirstKey?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -90,7 +92,8 @@ export async function startApi(opts: StartApiOptions = {}): Promise<RunningApi> 
     };
 
     const firstApiKey = opts.ensureFirstKey === false ? null : await ensureFirstKey(db);
-    const app = createApp({ db, control, masterKey, logger, readiness });
+    const temporalUiUrl = opts.temporalUiUrl ?? (env.TEMPORAL_UI_URL || null);
+    const app = createApp({ db, control, masterKey, logger, readiness, temporalUiUrl });
     const server = await listen(app, opts.port ?? Number(env.PORT ?? 3000), opts.host ?? env.HOST ?? '127.0.0.1');
     const { port, address } = server.address() as AddressInfo;
     const host = address.includes(':') ? `[${address}]` : address;

@@ -38,6 +38,31 @@ export const apiKeys = pgTable('api_keys', {
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
 
+/**
+ * Dashboard sign-ins: an API key exchanged for an HttpOnly cookie. The cookie's value is stored as its
+ * SHA-256 only, like API keys; the CSRF token is not a credential on its own (it is useless without the
+ * cookie) and is kept as is. A session is refused once its key is revoked.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull().unique(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id),
+    apiKeyId: text('api_key_id')
+      .notNull()
+      .references(() => apiKeys.id),
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }).notNull().defaultNow(),
+    /** moves forward with use (the idle timeout), never past created_at plus the absolute lifetime */
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('sessions_expiry').on(t.expiresAt)],
+);
+
 /** Where a connection's workflow is in its life, mirrored here so the API can list connections by it. */
 export type ConnectionPhase =
   | 'initial-scan'
@@ -87,12 +112,21 @@ export const records = pgTable(
     dirty: boolean('dirty').notNull().default(true),
     /** the full scan that last saw the record: after a re-scan, records it did not see were deleted */
     scanId: text('scan_id'),
+    /**
+     * Why the last plan kept the record from going to the other side: 'rules' (no rule of its direction
+     * matches it) or 'direction' (the connection is one-way the other way); null when it may go.
+     */
+    excludedBy: text('excluded_by').$type<'rules' | 'direction'>(),
     updatedAt: updatedAt(),
   },
   (t) => [
     primaryKey({ columns: [t.connectionId, t.side, t.extId] }),
     index('records_dirty').on(t.connectionId, t.dirty),
     index('records_emails').using('gin', t.emails),
+    // The contact-status listing's filters that are rare among 100,000 contacts, so they are found by index.
+    index('records_excluded').on(t.connectionId, t.side, t.extId).where(sql`${t.excludedBy} IS NOT NULL`),
+    index('records_pending').on(t.connectionId, t.side, t.extId).where(sql`${t.dirty}`),
+    index('records_no_email').on(t.connectionId, t.side, t.extId).where(sql`cardinality(${t.emails}) = 0`),
   ],
 );
 
@@ -160,7 +194,11 @@ export const failures = pgTable(
     /** set by a replay: the next outcome of the contact answers it */
     replayRequestedAt: timestamp('replay_requested_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('failures_contact').on(t.connectionId, t.side, t.extId, t.step)],
+  (t) => [
+    uniqueIndex('failures_contact').on(t.connectionId, t.side, t.extId, t.step),
+    // What is unresolved, per contact: the contact-status listing and the overview's counts.
+    index('failures_unresolved').on(t.connectionId, t.side, t.extId).where(sql`${t.resolvedAt} IS NULL`),
+  ],
 );
 
 export const conflicts = pgTable(

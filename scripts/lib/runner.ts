@@ -262,6 +262,7 @@ export async function startAllInOne(opts: AllInOneOptions): Promise<AllInOne> {
       masterKey,
       logger,
       dataDir,
+      temporalUiUrl: server.uiUrl,
     });
     const firstApiKey = api.firstApiKey;
     const apiUrl = api.url;

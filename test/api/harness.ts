@@ -130,7 +130,11 @@ export interface TestServer {
   url: string;
   app: express.Application;
   close(): Promise<void>;
-  request(method: string, path: string, opts?: { key?: string; body?: unknown; raw?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    path: string,
+    opts?: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export async function serve(deps: Omit<ApiDeps, 'masterKey'> & { masterKey?: Buffer }): Promise<TestServer> {
@@ -148,12 +152,12 @@ export async function serve(deps: Omit<ApiDeps, 'masterKey'> & { masterKey?: Buf
         server.closeAllConnections();
       }),
     async request(method, path, opts = {}) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...opts.headers };
       if (opts.key) headers.authorization = `Bearer ${opts.key}`;
       let body: string | undefined;
       if (opts.raw !== undefined) body = opts.raw;
       else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (body !== undefined) headers['content-type'] ??= 'application/json';
       const res = await fetch(url + path, { method, headers, body });
       const text = await res.text();
       let parsed: unknown = text;

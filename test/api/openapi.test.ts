@@ -80,15 +80,23 @@ describe('GET /openapi.json', () => {
         'POST /connections/{id}/confirm',
         'POST /connections/{id}/resync',
         'POST /connections/{id}/cancel',
+        'POST /session',
+        'GET /session',
+        'DELETE /session',
       ].sort(),
     );
   });
 
-  it('declares bearer authentication, and no authentication on the probes', () => {
+  it('declares bearer and session-cookie authentication, and no authentication on the probes and sign-in', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(doc.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.paths['/connections'].post.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.components.securitySchemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'rapport_session' });
+    const either = [{ bearerAuth: [] }, { sessionCookie: [] }];
+    expect(doc.security).toEqual(either);
+    expect(doc.paths['/connections'].post.security).toEqual(either);
+    expect(doc.paths['/connections'].post.responses['403']).toBeDefined();
     for (const path of ['/healthz', '/readyz', '/openapi.json']) expect(doc.paths[path].get.security).toEqual([]);
+    expect(doc.paths['/session'].post.security).toEqual([]);
+    expect(doc.paths['/session'].get.security).toEqual([{ sessionCookie: [] }]);
     expect(doc.paths['/connections'].get.responses['401']).toBeDefined();
   });
 
