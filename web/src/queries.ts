@@ -60,7 +60,7 @@ const DONE: Record<'pause' | 'resume' | 'confirm' | 'cancel', string> = {
   cancel: 'Cancelled: the held deletions were dropped',
 };
 
-async function runAction(id: string, action: ActionName): Promise<{ status?: ConnectionStatus; cycle?: number; contacts?: number }> {
+async function runAction(id: string, action: ActionName): Promise<{ status?: ConnectionStatus | null; cycle?: number; contacts?: number }> {
   const params = { params: { path: { id } } };
   switch (action) {
     case 'pause':
