@@ -3,6 +3,7 @@ import { buildPlanContext } from '../sync/effective-mapping';
 import type { PlanInput } from '../sync/plan-types';
 import { planBatch } from '../sync/decide';
 import { batchBrake, countDestructive } from '../sync/brake';
+import { exclusionsOf } from '../sync/exclusions';
 import { catalogOf, openConnection, openSide, settingsOf, type ActivityDeps } from './context';
 import { ambiguousMatches } from './describe';
 import { withFailureKinds } from './failure';
@@ -51,6 +52,7 @@ export function planActivities(deps: ActivityDeps) {
           ambiguous: ambiguousMatches(plan.ambiguous, [...changed, ...related], context.catalogs),
           gone: changed.filter((s) => s.deleted).map((s) => ({ side: s.side, extId: s.id })),
           settled: plan.settled ?? changed,
+          exclusions: exclusionsOf(context, changed),
         });
         return {
           batchId,

@@ -7,6 +7,7 @@ import { activityRoutes } from './activity';
 import { appInfo } from './apps';
 import { authenticate } from './auth';
 import { connectionRoutes } from './connections';
+import { contactRoutes } from './contacts';
 import type { ConnectionControlPort } from './control';
 import { ApiError, errorSummary } from './errors';
 import { healthRoutes } from './health';
@@ -103,6 +104,7 @@ export function createApp(deps: ApiDeps): express.Application {
     }),
   );
   authed.use(healthRoutes({ db: deps.db }));
+  authed.use(contactRoutes({ db: deps.db, apps: lookup }));
   authed.use(activityRoutes({ db: deps.db }));
   app.use(authed);
 

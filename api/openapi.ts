@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppDefinition } from '../connectors/types';
 import { activityPaths } from './activity';
 import { CSRF_HEADER, SESSION_COOKIE } from './auth';
+import { contactPaths } from './contacts';
 import { healthPaths } from './health';
 import { sessionPaths } from './session';
 import {
@@ -246,7 +247,7 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     request: { params: idParamsSchema },
     responses: { 202: json(retryAcceptedSchema, 'The replays were started'), ...authErrors, ...notFound, ...workflowErrors },
   });
-  for (const config of [...sessionPaths, ...healthPaths, ...activityPaths]) route(config);
+  for (const config of [...sessionPaths, ...healthPaths, ...contactPaths, ...activityPaths]) route(config);
   appComponents(registry, apps);
 
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({

@@ -1,11 +1,12 @@
 import type { Conflict, Link, Operation } from '../../sync/plan-types';
+import type { Exclusion } from '../../sync/exclusions';
 import type { Side, Snapshot } from '../../sync/types';
 import type { Db } from '../client';
 import { conflicts } from '../schema';
 import { recordAmbiguous, resolveFailures, type AmbiguousMatch } from './failures';
 import { linkOf, linksTouching, setBaselines, setLinkStates, upsertLinks, type LinkRow } from './links';
 import { isWrite, queueWrites } from './operations';
-import { markSettled, recordsByEmails, recordsByIds, snapshotOf, type ContactRef, type RecordRow } from './records';
+import { markSettled, recordExclusions, recordsByEmails, recordsByIds, snapshotOf, type ContactRef, type RecordRow } from './records';
 
 const idsOf = (rows: RecordRow[], side: Side) => rows.filter((r) => r.side === side).map((r) => r.extId);
 
@@ -63,6 +64,8 @@ export interface PlanCommit {
   gone: ContactRef[];
   /** records whose dirty flag the plan clears */
   settled: { side: Side; id: string }[];
+  /** the rules' verdict on the batch's records, for the dashboard's contact statuses */
+  exclusions?: Exclusion[];
 }
 
 /** Records a plan in one transaction, so a crash leaves either the whole plan or none of it. Returns the writes queued. */
@@ -88,6 +91,7 @@ export async function commitPlan(db: Db, connectionId: string, plan: PlanCommit)
     }
     for (const amb of plan.ambiguous) await recordAmbiguous(tx, connectionId, amb);
     await markSettled(tx, connectionId, plan.settled);
+    await recordExclusions(tx, connectionId, plan.exclusions ?? []);
   });
   return { queued: writes.length };
 }

@@ -2,7 +2,8 @@ import { and, asc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Side, Snapshot } from '../../sync/types';
 import { rowsOf, type Db } from '../client';
 import { records } from '../schema';
-import type { Fields } from './json';
+import type { Exclusion } from '../../sync/exclusions';
+import { jsonRows, type Fields } from './json';
 
 // The engine's copy of each side. Dirty marks a record to be planned; every path that changes a record's
 // content or deletion decides here whether it becomes dirty.
@@ -237,4 +238,14 @@ export async function markContactDirty(db: Db, connectionId: string, contact: Co
 export async function isContactDirty(db: Db, connectionId: string, contact: ContactRef): Promise<boolean | null> {
   const [rec] = await db.select({ dirty: records.dirty }).from(records).where(ofContact(connectionId, contact));
   return rec ? rec.dirty : null;
+}
+
+/** The rules' verdict on each record, set-based; only rows whose verdict changed are written. */
+export async function recordExclusions(db: Db, connectionId: string, rows: Exclusion[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.execute(sql`
+    UPDATE records r SET excluded_by = v."excludedBy"
+    FROM jsonb_to_recordset(${jsonRows(rows)}) AS v(side text, id text, "excludedBy" text)
+    WHERE r.connection_id = ${connectionId} AND r.side = v.side AND r.ext_id = v.id
+      AND r.excluded_by IS DISTINCT FROM v."excludedBy"`);
 }
