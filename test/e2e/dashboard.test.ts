@@ -98,7 +98,11 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByTestId('workspace-name').waitFor();
     expect((await page.getByTestId('workspace-name').innerText()).trim()).not.toBe('');
-    const stored = await page.evaluate(() => ({ cookie: document.cookie, local: localStorage.length, session: sessionStorage.length }));
+    // Evaluated in the page (the root tsconfig has no DOM types, hence globalThis).
+    const stored = await page.evaluate(() => {
+      const w = globalThis as any;
+      return { cookie: w.document.cookie, local: w.localStorage.length, session: w.sessionStorage.length };
+    });
     expect(stored).toEqual({ cookie: '', local: 0, session: 0 });
     const cookies = await browser.context.cookies(stack.api.url);
     expect(cookies.find((c) => c.name === 'rapport_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });

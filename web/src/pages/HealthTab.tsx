@@ -43,7 +43,8 @@ function StatusDetail({ contact, names }: { contact: ContactStatus; names: Recor
     case 'excluded':
       return contact.rule ? (
         <span>
-          rule {contact.rule.index + 1}: <span className="rule">{contact.rule.text}</span>
+          {contact.rule.index !== null ? `rule ${contact.rule.index + 1}: ` : ''}
+          <span className="rule">{contact.rule.text}</span>
         </span>
       ) : null;
     case 'no-email':
