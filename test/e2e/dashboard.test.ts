@@ -16,6 +16,8 @@ export const SCREENSHOTS = path.join(projectRoot, '.data', 'screenshots', 'dashb
 const APP_MESSAGE = '"company" is required';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const POLL_SECONDS = 2;
+/** The API reads TEMPORAL_UI_URL for the dashboard's links into the Temporal UI. */
+const TEMPORAL_UI = 'http://127.0.0.1:8233';
 
 const chromium = findChromium();
 const chromiumPath = 'path' in chromium ? chromium.path : null;
@@ -32,6 +34,7 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
   const dialogs: string[] = [];
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
+  let previousUiUrl: string | undefined;
 
   const partnerOf = (c: Contact) => beta.findByEmail(c.emails[0].value)[0];
   const row = () => page.locator(`tr[data-connection="${connectionId}"]`);
@@ -52,6 +55,8 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
   beforeAll(async () => {
     // The API serves web/dist; a test run on its own (not through npm test) builds it here.
     await ensureWebBuilt(() => undefined);
+    previousUiUrl = process.env.TEMPORAL_UI_URL;
+    process.env.TEMPORAL_UI_URL = TEMPORAL_UI;
     stack = await startStack({
       instances: { alpha: { token: 'alpha-dash-token' }, beta: { token: 'beta-dash-token', requiredFields: ['company'] } },
     });
@@ -86,6 +91,8 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     }
     await browser?.close();
     await stack?.close();
+    if (previousUiUrl === undefined) delete process.env.TEMPORAL_UI_URL;
+    else process.env.TEMPORAL_UI_URL = previousUiUrl;
   });
 
   it('signs in with an API key into a session cookie the page cannot read, and shows the workspace', async () => {
@@ -136,6 +143,9 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     expect(await hostile.first().innerText()).toBe(HOSTILE);
     expect(await page.locator('img[src="x"]').count()).toBe(0);
     await screenshot('activity');
+
+    const workflow = page.getByRole('link', { name: 'Workflow in Temporal UI' });
+    expect(await workflow.getAttribute('href')).toBe(`${TEMPORAL_UI}/namespaces/default/workflows/${encodeURIComponent(`connection:${connectionId}`)}`);
   });
 
   it("shows a failed contact in Health with the app's message, and Retry turns it in sync once the cause is fixed", async () => {
@@ -145,6 +155,10 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     await failed.waitFor();
     expect(await failed.getAttribute('data-status')).toBe('failed');
     expect(await failed.innerText()).toContain(APP_MESSAGE);
+    const caseLink = failed.getByRole('link', { name: 'case in Temporal UI' });
+    expect(await caseLink.getAttribute('href')).toBe(
+      `${TEMPORAL_UI}/namespaces/default/workflows/${encodeURIComponent(`contact-failure:${connectionId}:a:${refused.id}`)}`,
+    );
     await screenshot('health');
 
     await page.getByRole('button', { name: /^All/ }).click();

@@ -39,8 +39,9 @@ export function useSignOut() {
     mutationFn: () => ok(api.DELETE('/session')),
     onSettled: () => {
       setCsrfToken(null);
-      queryClient.clear();
+      // Not queryClient.clear(): the session query must stay the one the gate observes, now empty.
       queryClient.setQueryData(['session'], null);
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== 'session' });
     },
   });
 }

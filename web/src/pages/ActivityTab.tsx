@@ -4,6 +4,8 @@ import { ActivityChart } from '../components/ActivityChart';
 import { sideName, when } from '../format';
 import { keys } from '../queries';
 
+const EVENTS_PAGE = 20;
+
 interface Change {
   field: string;
   from: unknown;
@@ -46,7 +48,7 @@ export function ActivityTab({ connection }: { connection: Connection }) {
   const activity = useInfiniteQuery({
     queryKey: [...keys.activity(id), 'stream'],
     queryFn: ({ pageParam }) =>
-      ok(api.GET('/connections/{id}/activity', { params: { path: { id }, query: { since: '24h', limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } } })),
+      ok(api.GET('/connections/{id}/activity', { params: { path: { id }, query: { since: '24h', limit: EVENTS_PAGE, ...(pageParam ? { cursor: pageParam } : {}) } } })),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor,
     refetchInterval: 5_000,
