@@ -34,6 +34,8 @@ export interface ApiDeps {
   apps?: Record<string, AppDefinition>;
   statusTimeoutMs?: number;
   controlTimeoutMs?: number;
+  /** How long GET /connections/:id/contacts reuses a connection's counts (api/contacts.ts; 0 in some tests). */
+  contactCountsTtlMs?: number;
   /** The Temporal UI's base URL, handed to the dashboard for its links (TEMPORAL_UI_URL); null by default. */
   temporalUiUrl?: string | null;
 }
@@ -104,7 +106,7 @@ export function createApp(deps: ApiDeps): express.Application {
     }),
   );
   authed.use(healthRoutes({ db: deps.db }));
-  authed.use(contactRoutes({ db: deps.db, apps: lookup }));
+  authed.use(contactRoutes({ db: deps.db, apps: lookup, countsTtlMs: deps.contactCountsTtlMs }));
   authed.use(activityRoutes({ db: deps.db }));
   app.use(authed);
 

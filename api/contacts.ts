@@ -29,7 +29,38 @@ import { parseOrThrow, type AppLookup } from './validation';
 export interface ContactRoutesDeps {
   db: Db;
   apps: AppLookup;
+  /** How long a connection's counts are reused (0: never); see CountsCache. */
+  countsTtlMs?: number;
 }
+
+/**
+ * The counts judge every contact of the connection (a pass over 200,000 rows at 100,000 a side, where a page
+ * reads about fifty), so a dashboard paging or polling reuses them for a few seconds instead of paying that
+ * on every request. Per process and bounded: the oldest entry goes first.
+ */
+export class CountsCache {
+  private readonly entries = new Map<string, { at: number; counts: Promise<ContactCounts> }>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 500,
+  ) {}
+
+  get(key: string, compute: () => Promise<ContactCounts>, now = Date.now()): Promise<ContactCounts> {
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.counts;
+    const counts = compute();
+    this.entries.delete(key);
+    if (this.ttlMs > 0) {
+      this.entries.set(key, { at: now, counts });
+      // A failed count is not kept: the next request tries again.
+      counts.catch(() => this.entries.delete(key));
+      while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    }
+    return counts;
+  }
+}
+
+export const COUNTS_TTL_MS = 5_000;
 
 export const contactStatusSchema = z.enum(CONTACT_STATUSES).openapi({
   description:
@@ -114,7 +145,9 @@ const countsSchema = z
     ambiguous: z.number().int(),
     failed: z.number().int(),
   })
-  .openapi('ContactCounts', { description: 'Contacts of both sides per status, whatever the filter' });
+  .openapi('ContactCounts', {
+    description: `Contacts of both sides per status, whatever the filter; reused for up to ${COUNTS_TTL_MS / 1000} s, so they may trail the page slightly`,
+  });
 
 export const contactListSchema = z
   .object({
@@ -230,8 +263,9 @@ export const countsView = (c: ContactCounts): z.infer<typeof countsSchema> => ({
   failed: c.failed,
 });
 
-export function contactRoutes({ db, apps }: ContactRoutesDeps): Router {
+export function contactRoutes({ db, apps, countsTtlMs = COUNTS_TTL_MS }: ContactRoutesDeps): Router {
   const router = Router();
+  const cache = new CountsCache(countsTtlMs);
   router.get('/connections/:id/contacts', async (req, res) => {
     const query = parseOrThrow(contactsQuerySchema, req.query);
     const row = await loadConnection(db, res, req.params.id);
@@ -252,7 +286,7 @@ export function contactRoutes({ db, apps }: ContactRoutesDeps): Router {
         nameKeys: { a: nameKeysOf(connectionApps.catalog.a), b: nameKeysOf(connectionApps.catalog.b) },
         avoidDuplicates,
       }),
-      countContacts(db, row.id, { avoidDuplicates }),
+      cache.get(`${row.id}:${avoidDuplicates}`, () => countContacts(db, row.id, { avoidDuplicates })),
     ]);
     res.json({
       connectionId: row.id,

@@ -32,6 +32,7 @@ const { values: flags } = parseArgs({
     pglite: { type: 'boolean', default: false },
     'skip-sync': { type: 'boolean', default: false },
     'skip-carddav': { type: 'boolean', default: false },
+    'skip-contacts': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
@@ -39,7 +40,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(
     'usage: npm run bench -- [-n contacts per side] [--changes 50] [--planner-contacts 100000] [--page-size 100] ' +
-      '[--plan-batch-size 500] [--pglite] [--skip-sync] [--skip-carddav] [--json]\n',
+      '[--plan-batch-size 500] [--pglite] [--skip-sync] [--skip-carddav] [--skip-contacts] [--json]\n',
   );
   process.exit(0);
 }
@@ -418,6 +419,17 @@ async function main(): Promise<void> {
   }
   plannerCase();
   printTable();
+  // The Health tab's listing at 100,000 contacts a side (10,000 with BENCH_QUICK), on PostgreSQL: its own table.
+  if (!flags['skip-contacts']) {
+    try {
+      const { runContactsBench, printContactsBench } = await import('./contacts-status');
+      const perSide = quick ? 10_000 : 100_000;
+      printContactsBench(await runContactsBench({ contactsPerSide: perSide }), perSide);
+    } catch (err) {
+      process.stdout.write(`\nContact-status benchmark FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+      failed = err;
+    }
+  }
   // CardDAV beside vdirsyncer, on a real Radicale: it prints its own table.
   if (!flags['skip-carddav']) {
     try {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountsCache } from '../../api/contacts';
 import { createApiKey, createWorkspace } from '../../db/queries/api-keys';
 import { insertConnection } from '../../db/queries/connections';
 import { newId } from '../../db/queries/ids';
@@ -305,5 +306,23 @@ describe('the rules verdict the planner records', () => {
     expect(back.status).toBe('excluded');
     expect(back.rule).toMatchObject({ kind: 'direction', direction: 'bToA', index: null });
     expect(contacts.find((c: any) => c.id === 'in').status).toBe('pending');
+  });
+});
+
+describe('the counts cache', () => {
+  it('reuses a connection’s counts within its time to live, and counts again after', async () => {
+    const cache = new CountsCache(5_000);
+    let computed = 0;
+    const compute = async () => {
+      computed++;
+      return { 'in-sync': computed, pending: 0, excluded: 0, 'no-email': 0, ambiguous: 0, failed: 0 };
+    };
+    expect((await cache.get('c1', compute, 1_000))['in-sync']).toBe(1);
+    expect((await cache.get('c1', compute, 5_999))['in-sync']).toBe(1);
+    expect((await cache.get('c2', compute, 5_999))['in-sync']).toBe(2);
+    expect((await cache.get('c1', compute, 6_000))['in-sync']).toBe(3);
+    const failing = () => Promise.reject(new Error('database down'));
+    await expect(cache.get('c3', failing, 7_000)).rejects.toThrow('database down');
+    expect((await cache.get('c3', compute, 7_001))['in-sync']).toBe(4);
   });
 });
