@@ -6,6 +6,7 @@ import type { Db } from '../db/client';
 import { SyncStore, type ConnectionRow } from '../db/store';
 import { connectionSettingsSchema, type ConnectionSettings } from '../sync/settings';
 import type { FieldDef, Side } from '../sync/types';
+import type { RetrySchedule } from '../workflows/retry-schedule';
 
 /** What every activity needs; built once per worker process. */
 export interface ActivityDeps {
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   /** Contacts per page read from an app and per planning batch. */
   pageSize?: number;
   planBatchSize?: number;
+  /** when failure cases retry by themselves (HubSpot's schedule when unset); tests use a short one */
+  failureRetrySchedule?: RetrySchedule;
 }
 
 export type { ConnectionRow } from '../db/store';

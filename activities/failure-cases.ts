@@ -12,11 +12,9 @@ import {
 import { caseInput, connectionWorkflowId, openCase } from '../client';
 import type { ActivityDeps } from './context';
 
-
 const OPEN_BATCH = 200;
 const POLL_MS = 300;
 const REPLAY_PATIENCE_MS = 10 * 60_000;
-
 
 export function failureCaseActivities(deps: ActivityDeps) {
   async function targetAppOf(store: SyncStore, side: 'a' | 'b'): Promise<string> {
@@ -36,7 +34,8 @@ export function failureCaseActivities(deps: ActivityDeps) {
       const store = new SyncStore(deps.db, connectionId);
       const toOpen = await store.failuresWithoutCase(OPEN_BATCH);
       for (const row of toOpen) {
-        await openCase(client, taskQueue, caseInput(row, await targetAppOf(store, row.side === 'a' ? 'a' : 'b')));
+        const input = caseInput(row, await targetAppOf(store, row.side), deps.failureRetrySchedule);
+        await openCase(client, taskQueue, input);
         heartbeat();
       }
       await store.setCaseState(toOpen.map((r) => r.id), 'open');
@@ -56,20 +55,58 @@ export function failureCaseActivities(deps: ActivityDeps) {
     },
 
     /**
+     * The connection's settings changed: the cause of a failure may be gone, so every open case replays its
+     * contact now instead of at its next scheduled retry. The cases come from the failures table, the engine's
+     * own record of which contacts are unresolved and have a case, read in the same database the replays
+     * answer from; a signal-with-start also restarts a case that was terminated by hand. Failures without a
+     * case yet get one after the next cycle, and a new case replays at once.
+     */
+    async retryFailureCases(connectionId: string): Promise<{ retried: number }> {
+      const client = getClient();
+      const taskQueue = activityInfo().taskQueue;
+      const store = new SyncStore(deps.db, connectionId);
+      const done = new Set<string>();
+      for (let after = 0; ; ) {
+        const rows = await store.unresolvedWithOpenCase(after, OPEN_BATCH);
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1].id;
+        for (const row of rows) {
+          // One case per contact, however many of its steps failed.
+          const workflowId = contactFailureWorkflowId(row.connectionId, row.side, row.extId);
+          if (done.has(workflowId)) continue;
+          done.add(workflowId);
+          await openCase(client, taskQueue, caseInput(row, await targetAppOf(store, row.side), deps.failureRetrySchedule), true);
+          heartbeat();
+        }
+      }
+      return { retried: done.size };
+    },
+
+    /**
      * Plans the contact again with its current data, asks its connection for a cycle now, and reports what
      * that cycle did with it: synced (returns), failed again (the app's message, non-retryable), or nothing
-     * left to write (the failure is stale and is resolved).
+     * left to write (the failure is stale and is resolved). A deleted connection has nothing to replay.
      */
-    async replayContact(input: FailureCaseInput): Promise<void> {
+    async replayContact(input: FailureCaseInput): Promise<'synced' | 'connection-deleted'> {
       const client = getClient();
       const started = new Date();
       const store = new SyncStore(deps.db, input.connectionId);
+      const gone = async () => {
+        const row = await store.connection();
+        return !row || row.deletedAt !== null;
+      };
+      if (await gone()) return 'connection-deleted';
       const contact = { side: input.side, extId: input.extId };
       const open = await store.failuresOf(contact, { open: true });
-      if (open.length === 0) return;
+      if (open.length === 0) return 'synced';
       await store.requestReplay(contact, started);
       const connection = client.workflow.getHandle(connectionWorkflowId(input.connectionId));
-      await connection.signal(syncNowSignal);
+      try {
+        await connection.signal(syncNowSignal);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError && (await gone())) return 'connection-deleted';
+        throw err;
+      }
 
       const deadline = Date.now() + REPLAY_PATIENCE_MS;
       while (Date.now() < deadline) {
@@ -77,7 +114,7 @@ export function failureCaseActivities(deps: ActivityDeps) {
         await sleep(POLL_MS);
         const rows = await store.failuresOf(contact);
         const unresolved = rows.filter((r) => r.resolvedAt === null);
-        if (unresolved.length === 0) return;
+        if (unresolved.length === 0) return 'synced';
         const again = unresolved.find((r) => r.lastAt > started);
         if (again) {
           throw ApplicationFailure.create({
@@ -92,7 +129,7 @@ export function failureCaseActivities(deps: ActivityDeps) {
           if (status && !status.syncing) {
             // Planned, applied, and neither failed nor wrote: nothing is left to sync for this contact.
             await store.resolveContact(contact);
-            return;
+            return 'synced';
           }
         }
       }

@@ -281,6 +281,12 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
     // Stopped first: were it marked deleted while its workflow kept running, nothing could stop it any more.
     await drive(row.id, 'stop', () => control.stop(row.id));
     await markConnectionDeleted(db, workspaceId, row.id);
+    try {
+      await withTimeout(control.endFailureCases(row.id), deps.controlTimeoutMs);
+    } catch (err) {
+      // Marked deleted, every case still ends by itself at its next attempt.
+      logger.warn({ connectionId: row.id, error: errorSummary(err) }, 'could not end the failure cases');
+    }
     res.status(204).end();
   });
 

@@ -18,6 +18,8 @@ export interface ConnectionControlPort {
   /** null when no workflow runs for the connection */
   status(connectionId: string): Promise<ConnectionStatus | null>;
   stop(connectionId: string): Promise<void>;
+  /** Ends the failure cases of a deleted connection; returns how many. */
+  endFailureCases(connectionId: string): Promise<number>;
   /** Replays a failed contact in its failure case (started if needed); returns the case's workflow id. */
   retryContact(input: FailureCaseInput): Promise<string>;
 }

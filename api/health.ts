@@ -9,19 +9,15 @@ import { notFound } from './errors';
 import { errorResponseSchema, idParamsSchema, sideSchema } from './schemas';
 import { parseOrThrow } from './validation';
 import { CONTACT_FAILURE_WORKFLOW_TYPE, contactFailureWorkflowId } from '../workflows/messages';
+import { failureCasesQuery } from '../client/failure-cases';
 
-export { CONTACT_FAILURE_WORKFLOW_TYPE, contactFailureWorkflowId };
+export { CONTACT_FAILURE_WORKFLOW_TYPE, contactFailureWorkflowId, failureCasesQuery };
 
 // GET /connections/:id/health: the contacts that do not sync, one row per contact and step, with what
 // the app said and where to find the contact's case in the Temporal UI.
 
 export interface OpsRoutesDeps {
   db: Db;
-}
-
-/** Temporal visibility query for one connection's failure cases; ids are generated, so quoting is enough. */
-export function failureCasesQuery(connectionId: string): string {
-  return `WorkflowType="${CONTACT_FAILURE_WORKFLOW_TYPE}" AND ConnectionId="${connectionId.replace(/["\\]/g, '\\$&')}"`;
 }
 
 /**

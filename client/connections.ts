@@ -14,7 +14,7 @@ import {
   type FailureCaseInput,
 } from '../workflows/messages';
 import { connectionIdKey } from '../workflows/search-attributes';
-import { openCase } from './failure-cases';
+import { endCases, openCase } from './failure-cases';
 import { TASK_QUEUE } from './task-queue';
 
 // How the API and scripts drive connection workflows. The workflow id is derived from the connection id,
@@ -86,6 +86,11 @@ export class ConnectionControl {
 
   retryContact(input: FailureCaseInput): Promise<string> {
     return openCase(this.client, this.taskQueue, input, true);
+  }
+
+  /** Ends the failure cases of a deleted connection (outcome `connection-deleted`); returns how many. */
+  endFailureCases(connectionId: string): Promise<number> {
+    return endCases(this.client, connectionId);
   }
 
   /** Asks the workflow to finish its step and end; terminates it if it does not answer. */

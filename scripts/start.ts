@@ -5,6 +5,7 @@ import path from 'node:path';
 import { asc, isNull } from 'drizzle-orm';
 import { createApiKey } from '../db/queries/api-keys';
 import { updateConnection } from '../db/queries/connections';
+import { countUnresolvedContacts } from '../db/queries/ops';
 import { connections, workspaces } from '../db/schema';
 import type { ConnectionStatus } from '../workflows/messages';
 import { startAllInOne, randomToken, type AllInOne } from './lib/runner';
@@ -123,13 +124,17 @@ async function ensureWorkflow(app: AllInOne, connectionId: string): Promise<void
   }
 }
 
-function describeCounts(s: ConnectionStatus): string {
+/**
+ * One line of counts. Failed is the contacts that do not sync now (from the failures table), not the
+ * workflow's count of failed writes, which grows with every retry of the same contact.
+ */
+function describeCounts(s: ConnectionStatus, failedContacts: number): string {
   const c = s.counts;
   const of = (side: 'a' | 'b') => (c.total[side] === null ? `${c.scanned[side]}` : `${c.scanned[side]}/${c.total[side]}`);
   const parts = [`scanned ${of('a')} | ${of('b')}`, `matched ${c.matched}`, `created ${c.created.a} | ${c.created.b}`];
   if (c.updated.a || c.updated.b) parts.push(`updated ${c.updated.a} | ${c.updated.b}`);
   if (c.deleted.a || c.deleted.b) parts.push(`deleted ${c.deleted.a} | ${c.deleted.b}`);
-  parts.push(`failed ${c.failed}`);
+  parts.push(`failed contacts ${failedContacts}`);
   if (c.conflicts) parts.push(`conflicts ${c.conflicts}`);
   return parts.join(' · ');
 }
@@ -142,6 +147,7 @@ function watchProgress(app: AllInOne, connectionId: string): { stop(): void } {
   let announcedRunning = false;
   let lastError: string | null = null;
   let queryFailures = 0;
+  let failedContacts = 0;
 
   const tick = async () => {
     let status: ConnectionStatus | null = null;
@@ -152,24 +158,26 @@ function watchProgress(app: AllInOne, connectionId: string): { stop(): void } {
       // A workflow that has not run its first task cannot answer yet; only a lasting failure is worth a line.
       if (++queryFailures === 10) say(`[${time()}] the workflow does not answer its status query yet: ${err instanceof Error ? err.message : String(err)}`);
     }
+    // The database is ours and answers while the workflow may not; the last count stands if it does not.
+    failedContacts = await countUnresolvedContacts(app.database.db, connectionId).catch(() => failedContacts);
     if (stopped) return;
     if (status) {
       const phase = status.phase;
-      const key = `${phase}|${describeCounts(status)}`;
+      const key = `${phase}|${describeCounts(status, failedContacts)}`;
       if (status.lastError && status.lastError !== lastError) say(`[${time()}] last error: ${status.lastError}`);
       lastError = status.lastError;
       if (phase === 'running' && !announcedRunning) {
         announcedRunning = true;
         const alpha = app.sandbox.instance('alpha').count();
         const beta = app.sandbox.instance('beta').count();
-        say(`[${time()}] ${'running'.padEnd(12)} ${describeCounts(status)}`);
+        say(`[${time()}] ${'running'.padEnd(12)} ${describeCounts(status, failedContacts)}`);
         say('');
         say(`✔ Demo connection ${connectionId} is running: alpha has ${alpha} contacts, beta has ${beta} (cycle ${status.cycles}).`);
         say(`  Edit a contact in either Sandbox and it reaches the other side within ${DEMO_POLL_SECONDS} s (or POST /connections/${connectionId}/sync).`);
         say('  Press Ctrl-C to stop; a restart continues where this left off.');
         say('');
       } else if (key !== lastKey) {
-        say(`[${time()}] ${phase.padEnd(12)} ${describeCounts(status)}`);
+        say(`[${time()}] ${phase.padEnd(12)} ${describeCounts(status, failedContacts)}`);
       }
       lastKey = key;
     }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { createActivities } from '../activities';
 import type { Db } from '../db/client';
 import { TASK_QUEUE } from '../client';
+import type { RetrySchedule } from '../workflows/retry-schedule';
 import { workflowBundle } from './bundle';
 
 export interface WorkerOptions {
@@ -15,6 +16,8 @@ export interface WorkerOptions {
   /** smaller pages and batches make tests reach mid-scan states */
   pageSize?: number;
   planBatchSize?: number;
+  /** a short schedule lets tests watch failure cases retry by themselves */
+  failureRetrySchedule?: RetrySchedule;
 }
 
 export async function createWorker(opts: WorkerOptions): Promise<Worker> {
@@ -29,6 +32,7 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
       logger: opts.logger,
       pageSize: opts.pageSize,
       planBatchSize: opts.planBatchSize,
+      failureRetrySchedule: opts.failureRetrySchedule,
     }),
     shutdownGraceTime: '10 seconds',
   });

@@ -34,6 +34,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<void> 
       await connection.waitForNewSettings();
       continue;
     }
+    await connection.retryFailuresAfterNewSettings();
     if (connection.phase === 'initial-scan') {
       await connection.sync(() => initialSync(connection));
     } else {

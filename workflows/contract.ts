@@ -90,5 +90,7 @@ export interface Activities {
   applyBatch(connectionId: string, batchId: string): Promise<ApplyResult>;
 
   syncFailureCases(connectionId: string): Promise<{ opened: number; closed: number }>;
-  replayContact(input: FailureCaseInput): Promise<void>;
+  /** After a settings change: every open case of the connection replays its contact at once. */
+  retryFailureCases(connectionId: string): Promise<{ retried: number }>;
+  replayContact(input: FailureCaseInput): Promise<'synced' | 'connection-deleted'>;
 }

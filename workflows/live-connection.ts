@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,6 +31,8 @@ export class LiveConnection {
   private syncing = false;
   stopRequested = false;
   settingsDirty: boolean;
+  /** settings changed since the failure cases last replayed */
+  private failuresToRetry = false;
   private brakeDecision: BrakeDecision | null = null;
 
   constructor(input: ConnectionInput) {
@@ -120,6 +123,7 @@ export class LiveConnection {
 
   settingsChanged(): void {
     this.settingsDirty = true;
+    this.failuresToRetry = true;
   }
 
   // --- what the workflow's loop and the syncing steps use ---
@@ -164,6 +168,15 @@ export class LiveConnection {
       state.lastError = null;
     }
     return true;
+  }
+
+  /** New settings may remove what made contacts fail: their cases replay now, not at their next retry. */
+  async retryFailuresAfterNewSettings(): Promise<void> {
+    if (!this.failuresToRetry) return;
+    this.failuresToRetry = false;
+    // Runs that began before this step existed replay without it.
+    if (!patched('retry-failure-cases-on-new-settings')) return;
+    await this.step(() => io.retryFailureCases(this.connectionId));
   }
 
   /** Waits out a pause; false when a stop or a settings change came first and the loop must look again. */

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RetrySchedule } from './retry-schedule';
 
 // Messages of the connection workflow, defined once so the API, the worker and tests share them.
 
@@ -88,9 +89,18 @@ export interface FailureCaseInput {
   targetApp: string;
   kind: string;
   step: string;
+  /** when the case tries again by itself; HubSpot's schedule when absent (tests pass a short one) */
+  retrySchedule?: RetrySchedule;
+  /** carried into a continued run: automatic retries since the case opened or was last retried by hand */
+  automaticRetries?: number;
 }
+
+/** How a case ends: its replay synced the contact, the contact synced in a cycle, or the connection is gone. */
+export type FailureCaseOutcome = 'synced' | 'resolved' | 'connection-deleted';
 
 /** Replays the contact with its current data: what ops send from the Temporal UI after fixing the cause. */
 export const retrySignal = defineSignal('retry');
 /** The contact synced by itself (it changed, or a cycle got through): the case closes. */
 export const resolvedSignal = defineSignal('resolved');
+/** The connection was deleted: the case ends, cleanly, with outcome `connection-deleted`. */
+export const connectionDeletedSignal = defineSignal('connectionDeleted');

@@ -112,6 +112,15 @@ export async function countUnresolvedFailuresByKind(db: Db, connectionId: string
   return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
 }
 
+/** Contacts with at least one unresolved failure: what "failed" means to a person, however many attempts or steps. */
+export async function countUnresolvedContacts(db: Db, connectionId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<string>`count(distinct (${failures.side}, ${failures.extId}))` })
+    .from(failures)
+    .where(and(eq(failures.connectionId, connectionId), isNull(failures.resolvedAt)));
+  return Number(row?.n ?? 0);
+}
+
 export const EVENT_KINDS = ['created', 'updated', 'deleted', 'failed'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, or, sql } from 'drizzle-orm';
 import type { ErrorInfo } from '../../connectors/errors';
 import type { Side } from '../../sync/types';
 import type { Db } from '../client';
@@ -122,6 +122,23 @@ export function resolvedWithOpenCase(db: Db, connectionId: string, limit: number
     .select()
     .from(failures)
     .where(and(eq(failures.connectionId, connectionId), isNotNull(failures.resolvedAt), eq(failures.caseState, 'open')))
+    .limit(limit);
+}
+
+/** Unresolved failures whose case is open, in id order after `afterId`: the cases a settings change retries. */
+export function unresolvedWithOpenCase(db: Db, connectionId: string, afterId: number, limit: number): Promise<FailureRow[]> {
+  return db
+    .select()
+    .from(failures)
+    .where(
+      and(
+        eq(failures.connectionId, connectionId),
+        isNull(failures.resolvedAt),
+        eq(failures.caseState, 'open'),
+        gt(failures.id, afterId),
+      ),
+    )
+    .orderBy(asc(failures.id))
     .limit(limit);
 }
 

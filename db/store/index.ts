@@ -124,6 +124,10 @@ export class SyncStore {
     return failures.resolvedWithOpenCase(this.db, this.connectionId, limit);
   }
 
+  unresolvedWithOpenCase(afterId: number, limit: number): Promise<failures.FailureRow[]> {
+    return failures.unresolvedWithOpenCase(this.db, this.connectionId, afterId, limit);
+  }
+
   setCaseState(failureIds: number[], state: 'open' | 'closed'): Promise<void> {
     return failures.setCaseState(this.db, failureIds, state);
   }

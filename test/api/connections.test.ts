@@ -345,6 +345,7 @@ describe('DELETE /connections/:id', () => {
     const res = await server.request('DELETE', `/connections/${id}`, { key: keyOne });
     expect(res.status).toBe(204);
     expect(control.callsTo('stop')).toEqual([id]);
+    expect(control.callsTo('endFailureCases')).toEqual([id]);
     const row = (await database.db.select().from(connections).where(eq(connections.id, id)))[0];
     expect(row.deletedAt).toBeInstanceOf(Date);
     expect(row.state).toBe('stopped');
@@ -352,6 +353,13 @@ describe('DELETE /connections/:id', () => {
     const list = await server.request('GET', '/connections', { key: keyOne });
     expect(list.body.connections.map((c: { id: string }) => c.id)).not.toContain(id);
     expect((await server.request('DELETE', `/connections/${id}`, { key: keyOne })).status).toBe(404);
+  });
+
+  it('is deleted even when its failure cases cannot be reached (each ends at its next attempt)', async () => {
+    const id = await createConnection();
+    control.fail('endFailureCases', new Error('unavailable'));
+    expect((await server.request('DELETE', `/connections/${id}`, { key: keyOne })).status).toBe(204);
+    expect((await server.request('GET', `/connections/${id}`, { key: keyOne })).status).toBe(404);
   });
 
   it('keeps the connection when the workflow cannot be stopped', async () => {

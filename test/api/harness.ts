@@ -102,6 +102,10 @@ export class RecordingControl implements ConnectionControlPort {
     this.record('stop', id);
     this.phases.delete(id);
   }
+  async endFailureCases(id: string) {
+    this.record('endFailureCases', id);
+    return 0;
+  }
   async retryContact(input: { connectionId: string; side: string; extId: string }) {
     this.record('retryContact', input.connectionId);
     return `contact-failure:${input.connectionId}:${input.side}:${input.extId}`;

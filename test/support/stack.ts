@@ -10,6 +10,7 @@ import type { InstanceConfig } from '../../sandboxes/sandbox';
 import { createWorker } from '../../worker/worker';
 import { ConnectionControl } from '../../client';
 import type { ConnectionStatus } from '../../workflows/messages';
+import type { RetrySchedule } from '../../workflows/retry-schedule';
 import { openTestDatabase } from './pg';
 
 export { eventually } from './eventually';
@@ -25,6 +26,8 @@ export interface StackOptions {
   worker?: boolean;
   pageSize?: number;
   planBatchSize?: number;
+  /** when failure cases retry by themselves (HubSpot's 20 minutes when unset) */
+  failureRetrySchedule?: RetrySchedule;
   database?: Database;
   /** another Temporal server than the suite's shared (headless) one, e.g. one with its UI */
   temporalAddress?: string;
@@ -123,6 +126,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         logger,
         pageSize: opts.pageSize,
         planBatchSize: opts.planBatchSize,
+        failureRetrySchedule: opts.failureRetrySchedule,
       });
       running = worker.run();
     },

@@ -319,8 +319,10 @@ describe('the connection workflow alone, on stub activities', () => {
     const names = stub.names();
     const failed = names.indexOf('fetchChanges');
     const whileParked = names.slice(failed + 1, names.indexOf('fetchChanges', failed + 1));
-    expect(whileParked.every((name) => name === 'recordPhase' || name === 'loadConnection')).toBe(true);
-    expect(whileParked.at(-1)).toBe('loadConnection');
+    // ...and then the failure cases were asked to replay under the new settings (no app is called for that).
+    expect(whileParked.at(-1)).toBe('retryFailureCases');
+    expect(whileParked.slice(0, -1).every((name) => name === 'recordPhase' || name === 'loadConnection')).toBe(true);
+    expect(whileParked.at(-2)).toBe('loadConnection');
     expect(stub.feedReads('a')).toEqual(['feed-a-1', 'feed-a-1']);
     expect(stub.phases()).toEqual(['running', 'needs-reauth']);
   });

@@ -166,7 +166,14 @@ export class StubConnection {
       await this.called('syncFailureCases', args);
       return { opened: 0, closed: 0 };
     },
-    replayContact: async (...args) => this.called('replayContact', args),
+    retryFailureCases: async (...args) => {
+      await this.called('retryFailureCases', args);
+      return { retried: 0 };
+    },
+    replayContact: async (...args) => {
+      await this.called('replayContact', args);
+      return 'synced' as const;
+    },
   };
 }
 
