@@ -16,7 +16,7 @@ import {
   type ConnectionRow,
 } from '../db/queries/connections';
 import { newId } from '../db/queries/ids';
-import { findFailure, unresolvedFailures, type FailureRow } from '../db/queries/ops';
+import { connectionOverviews, findFailure, unresolvedFailures, type ConnectionOverview, type FailureRow } from '../db/queries/ops';
 import type { Side } from '../sync/types';
 import type { ConnectionStatus } from '../workflows/messages';
 import { caseInput } from '../client';
@@ -27,7 +27,6 @@ import {
   accountInputSchema,
   createConnectionSchema,
   updateConnectionSchema,
-  type ConnectionSummaryView,
   type ConnectionView,
 } from './schemas';
 import {
@@ -68,7 +67,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 const RETRY_ALL_LIMIT = 1000;
 
-export function summaryView(row: ConnectionRow): ConnectionSummaryView {
+const NO_OVERVIEW: ConnectionOverview = { inSync: 0, unresolvedFailures: 0 };
+
+export function connectionView(row: ConnectionRow, overview: ConnectionOverview, status: ConnectionStatus | null): ConnectionView {
   return {
     id: row.id,
     name: row.name,
@@ -78,6 +79,8 @@ export function summaryView(row: ConnectionRow): ConnectionSummaryView {
     settings: row.settings,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
+    overview,
+    status,
   };
 }
 
@@ -131,9 +134,21 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
     return row;
   }
 
+  /** A connection as the API shows it: its row, the overview's counts and the workflow's own status. */
+  async function view(row: ConnectionRow, status: ConnectionStatus | null): Promise<ConnectionView> {
+    const overview = (await connectionOverviews(db, [row.id])).get(row.id) ?? NO_OVERVIEW;
+    return connectionView(row, overview, status);
+  }
+
+  // The overview: the workflows are asked in parallel, each within statusTimeoutMs, so one stuck workflow
+  // costs the page that long at most and shows as status null, never as an error.
   router.get('/connections', async (_req, res) => {
     const rows = await listConnections(db, authOf(res).workspaceId);
-    res.json({ connections: rows.map(summaryView) });
+    const [overviews, statuses] = await Promise.all([
+      connectionOverviews(db, rows.map((r) => r.id)),
+      Promise.all(rows.map((r) => statusOf(r.id))),
+    ]);
+    res.json({ connections: rows.map((r, i) => connectionView(r, overviews.get(r.id) ?? NO_OVERVIEW, statuses[i])) });
   });
 
   router.post('/connections', async (req, res) => {
@@ -195,12 +210,12 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
       throw new ApiError(503, 'workflow_unavailable', 'Could not start the connection workflow (is Temporal reachable?); nothing was created');
     }
     res.status(201).location(`/connections/${row.id}`);
-    res.json({ ...summaryView(row), status: null } satisfies ConnectionView);
+    res.json(connectionView(row, NO_OVERVIEW, null));
   });
 
   router.get('/connections/:id', async (req, res) => {
     const row = await load(res, req.params.id);
-    res.json({ ...summaryView(row), status: await statusOf(row.id) } satisfies ConnectionView);
+    res.json(await view(row, await statusOf(row.id)));
   });
 
   /** The column changes a PATCH asks for, each part validated like a create; throws a 400 listing every issue. */
@@ -272,7 +287,7 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
         logger.warn({ connectionId: id, error: errorSummary(err) }, 'could not signal settingsChanged');
       }
     }
-    res.json({ ...summaryView(row), status: await statusOf(id) } satisfies ConnectionView);
+    res.json(await view(row, await statusOf(id)));
   });
 
   router.delete('/connections/:id', async (req, res) => {

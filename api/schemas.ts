@@ -177,6 +177,20 @@ export const accountViewSchema = z
   })
   .openapi('Account', { description: 'One side of a connection; credentials are never returned.' });
 
+export const connectionOverviewSchema = z
+  .object({
+    inSync: z.number().int().openapi({ description: 'Contact pairs linked and syncing' }),
+    unresolvedFailures: z
+      .number()
+      .int()
+      .openapi({ description: 'Contacts with an unresolved failure (failed or ambiguous), each counted once' }),
+  })
+  .openapi('ConnectionOverview', {
+    description:
+      "From the database. The phase is `state` (and `status.phase`); initial-scan progress is `status.counts.scanned` of `status.counts.total`; " +
+      'the last and next cycle are `status.lastCycleAt` and `status.nextCycleAt`.',
+  });
+
 const connectionFields = {
   id: z.string().openapi({ example: 'con_0123456789abcdef' }),
   name: z.string(),
@@ -186,18 +200,17 @@ const connectionFields = {
   settings: settingsSchema,
   createdAt: z.string().openapi({ format: 'date-time' }),
   updatedAt: z.string().openapi({ format: 'date-time' }),
+  overview: connectionOverviewSchema,
+  status: connectionStatusSchema
+    .nullable()
+    .openapi({ description: 'null when the workflow is not running, Temporal cannot be reached or it did not answer in time' }),
 };
 
-export const connectionSummarySchema = z.object(connectionFields).openapi('ConnectionSummary');
+export const connectionSummarySchema = z
+  .object(connectionFields)
+  .openapi('ConnectionSummary', { description: 'A connection as listed: what the overview shows of it' });
 
-export const connectionSchema = z
-  .object({
-    ...connectionFields,
-    status: connectionStatusSchema
-      .nullable()
-      .openapi({ description: 'null when the workflow is not running or Temporal cannot be reached' }),
-  })
-  .openapi('Connection');
+export const connectionSchema = z.object(connectionFields).openapi('Connection');
 export type ConnectionView = z.infer<typeof connectionSchema>;
 export type ConnectionSummaryView = z.infer<typeof connectionSummarySchema>;
 

@@ -23,6 +23,7 @@ let server: TestServer;
 let keyOne: string;
 let keyTwo: string;
 let workspaceOne: string;
+let control: RecordingControl;
 
 const settings: ConnectionSettings = connectionSettingsSchema.parse({
   rules: { aToB: [{ filter: { field: 'company', operator: 'contains', value: 'Acme' } }] },
@@ -66,7 +67,8 @@ beforeAll(async () => {
   workspaceOne = one.id;
   keyOne = (await createApiKey(database.db, one.id, 'one')).key;
   keyTwo = (await createApiKey(database.db, two.id, 'two')).key;
-  server = await serve({ db: database.db, control: new RecordingControl(), masterKey: randomBytes(32), logger: capturingLogger().logger });
+  control = new RecordingControl();
+  server = await serve({ db: database.db, control, masterKey: randomBytes(32), logger: capturingLogger().logger });
 });
 
 afterAll(async () => {
@@ -324,5 +326,39 @@ describe('the counts cache', () => {
     const failing = () => Promise.reject(new Error('database down'));
     await expect(cache.get('c3', failing, 7_000)).rejects.toThrow('database down');
     expect((await cache.get('c3', compute, 7_001))['in-sync']).toBe(4);
+  });
+});
+
+describe('the overview: GET /connections and GET /connections/:id', () => {
+  it('carry the contacts in sync, the unresolved failures counted per contact, and the workflow status', async () => {
+    const ws = await createWorkspace(database.db, 'Overview');
+    const key = (await createApiKey(database.db, ws.id, 'overview')).key;
+    const id = await newConnection(ws.id);
+    const quiet = await newConnection(ws.id);
+    await database.db.insert(links).values([
+      { connectionId: id, aId: 'a-1', bId: 'b-1' },
+      { connectionId: id, aId: 'a-2', bId: 'b-2' },
+      { connectionId: id, aId: 'a-3', bId: 'b-3', state: 'deleted-b' },
+    ]);
+    await database.db.insert(failures).values([
+      // one contact failing at two steps is one unresolved contact
+      { connectionId: id, side: 'a', extId: 'a-9', step: 'create', kind: 'contact', message: 'required' },
+      { connectionId: id, side: 'a', extId: 'a-9', step: 'match', kind: 'ambiguous', message: 'ambiguous' },
+      { connectionId: id, side: 'b', extId: 'b-9', step: 'update', kind: 'contact', message: 'invalid' },
+      { connectionId: id, side: 'b', extId: 'b-8', step: 'update', kind: 'contact', message: 'fixed', resolvedAt: new Date() },
+    ]);
+    control.phases.set(id, 'running');
+
+    const list = await server.request('GET', '/connections', { key });
+    expect(list.status).toBe(200);
+    const [first, second] = list.body.connections;
+    expect(first.id).toBe(id);
+    expect(first.overview).toEqual({ inSync: 2, unresolvedFailures: 2 });
+    expect(first.status).toMatchObject({ phase: 'running', lastCycleAt: expect.any(String), counts: { scanned: { a: 1, b: 2 } } });
+    expect(second).toMatchObject({ id: quiet, overview: { inSync: 0, unresolvedFailures: 0 }, status: null });
+
+    const one = await server.request('GET', `/connections/${id}`, { key });
+    expect(one.body.overview).toEqual({ inSync: 2, unresolvedFailures: 2 });
+    expect(one.body.status.phase).toBe('running');
   });
 });

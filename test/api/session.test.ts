@@ -182,7 +182,7 @@ describe('the session cookie', () => {
     expect((await server.request('GET', `/connections/${connectionOne}/contacts`, withCookie(s))).status).toBe(404);
     const pause = await server.request('POST', `/connections/${connectionOne}/pause`, withCookie(s, { 'x-csrf-token': s.csrfToken }));
     expect(pause.status).toBe(404);
-    expect(control.calls).toEqual([]);
+    expect(control.callsTo('pause')).toEqual([]);
   });
 
   it('stops working once its key is revoked', async () => {
