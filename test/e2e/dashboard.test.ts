@@ -123,6 +123,8 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     await row().waitFor();
     await expect.poll(() => badge(row()).getAttribute('data-phase')).toBe('running');
     await expect.poll(async () => Number((await row().getByTestId('in-sync').innerText()).replace(/\D/g, '') || 0)).toBeGreaterThan(0);
+    // Ada, refused by beta, is the one contact that does not sync.
+    await expect.poll(() => row().getByTestId('failures').innerText()).toBe('1');
     const text = await row().innerText();
     expect(text).toContain('sandbox · alpha');
     expect(text).toContain('sandbox · beta');

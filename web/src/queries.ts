@@ -16,7 +16,8 @@ export function useConnections() {
   return useQuery({
     queryKey: keys.connections,
     queryFn: () => ok(api.GET('/connections')),
-    refetchInterval: 10_000,
+    // The overview's live part: every connection's phase, counts and cycles come with the list.
+    refetchInterval: 3_000,
   });
 }
 
@@ -107,6 +108,7 @@ export function useConnectionActions(id: string, status: ConnectionStatus | null
     },
     onError: (err) => setResult({ tone: 'error', text: errorText(err) }),
     onSettled: () => {
+      void queryClient.invalidateQueries({ queryKey: keys.connections });
       void queryClient.invalidateQueries({ queryKey: keys.connection(id) });
       void queryClient.invalidateQueries({ queryKey: keys.activity(id) });
     },

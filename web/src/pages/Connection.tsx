@@ -18,14 +18,15 @@ const TABS: { tab: Tab; label: string }[] = [
   { tab: 'conflicts', label: 'Conflicts' },
 ];
 
-function Counts({ status }: { status: ConnectionStatus }) {
+function Counts({ status, overview }: { status: ConnectionStatus; overview: ConnectionView['overview'] }) {
   const c = status.counts;
   const items: [string, string][] = [
+    ['In sync', count(overview.inSync)],
+    ['Unresolved failures', count(overview.unresolvedFailures)],
     ['Matched', count(c.matched)],
     ['Created A | B', `${count(c.created.a)} | ${count(c.created.b)}`],
     ['Updated A | B', `${count(c.updated.a)} | ${count(c.updated.b)}`],
     ['Deleted A | B', `${count(c.deleted.a)} | ${count(c.deleted.b)}`],
-    ['Failed writes', count(c.failed)],
     ['Conflicts', count(c.conflicts)],
   ];
   return (
@@ -154,7 +155,7 @@ function Header({ connection }: { connection: ConnectionView }) {
       )}
       {status && (
         <>
-          <Counts status={status} />
+          <Counts status={status} overview={connection.overview} />
           <dl className="cycle-info">
             <div>
               <dt>Last cycle</dt>

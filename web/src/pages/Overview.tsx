@@ -4,9 +4,9 @@ import { ActionResult } from '../components/ActionResult';
 import { PhaseBadge } from '../components/PhaseBadge';
 import { Sparkline } from '../components/Sparkline';
 import { accountLabel, ago, count, scopeText, when } from '../format';
-import { useActivity, useConnection, useConnectionActions, useConnections, useNow } from '../queries';
+import { useActivity, useConnectionActions, useConnections, useNow } from '../queries';
 
-type Summary = Pick<Connection, 'id' | 'name' | 'a' | 'b' | 'state'>;
+type Summary = Connection;
 
 function Side({ label, account }: { label: string; account: Summary['a'] }) {
   return (
@@ -18,13 +18,12 @@ function Side({ label, account }: { label: string; account: Summary['a'] }) {
 }
 
 function ConnectionRow({ summary, now }: { summary: Summary; now: number }) {
-  const detail = useConnection(summary.id, 3_000);
   const activity = useActivity(summary.id, 30_000);
-  const status = detail.data?.status ?? null;
-  const phase = status?.phase ?? detail.data?.state ?? summary.state;
+  const status = summary.status;
+  const phase = status?.phase ?? summary.state;
   const actions = useConnectionActions(summary.id, status);
   const paused = phase === 'paused';
-  const inSync = activity.data?.inSync;
+  const { inSync, unresolvedFailures } = summary.overview;
 
   return (
     <tr data-connection={summary.id}>
@@ -39,7 +38,7 @@ function ConnectionRow({ summary, now }: { summary: Summary; now: number }) {
         <PhaseBadge phase={phase} status={status} />
       </td>
       <td className="num" data-testid="in-sync">
-        {inSync ? count(inSync.activeLinks) : '—'}
+        {count(inSync)}
       </td>
       <td>
         <span title={when(status?.lastCycleAt)}>{ago(status?.lastCycleAt, now)}</span>
@@ -48,16 +47,12 @@ function ConnectionRow({ summary, now }: { summary: Summary; now: number }) {
         <span title={when(status?.nextCycleAt)}>{paused ? '—' : ago(status?.nextCycleAt, now)}</span>
       </td>
       <td className="num" data-testid="failures">
-        {inSync ? (
-          inSync.unresolvedFailures > 0 ? (
-            <Link href={`/c/${summary.id}/health?status=failed`} className="failures-link">
-              {count(inSync.unresolvedFailures)}
-            </Link>
-          ) : (
-            '0'
-          )
+        {unresolvedFailures > 0 ? (
+          <Link href={`/c/${summary.id}/health?status=failed`} className="failures-link">
+            {count(unresolvedFailures)}
+          </Link>
         ) : (
-          '—'
+          '0'
         )}
       </td>
       <td>
