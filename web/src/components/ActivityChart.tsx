@@ -72,7 +72,7 @@ export function ActivityChart({ activity, names }: { activity: Activity; names: 
           <tr>
             <th scope="col">Last 24 hours</th>
             {ACTIVITY_KINDS.map((kind) => (
-              <th scope="col" key={kind}>
+              <th scope="col" key={kind} className="num">
                 <span className={`swatch swatch-${kind}`} aria-hidden="true" />
                 {KIND_LABEL[kind]}
               </th>
