@@ -85,7 +85,12 @@ export const eventViewSchema = z
     detail: z
       .record(z.string(), z.unknown())
       .nullable()
-      .openapi({ description: 'What the engine recorded: `changed` for updates, `step` and `message` for failures' }),
+      .openapi({
+        description:
+          'What the engine recorded. Updates: `changed` (the fields written) and `changes`, `[{ field, from, to }]` with each ' +
+          "field's value before the write and the value the app holds after it (events written before this existed have no `changes`). " +
+          'Failures: `step` and `message`.',
+      }),
   })
   .openapi('ActivityEvent');
 type EventView = z.infer<typeof eventViewSchema>;

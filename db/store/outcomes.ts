@@ -91,6 +91,7 @@ class Successes {
   private done: number[] = [];
   private resolved: { side: Side; extId: string }[] = [];
   private events: (typeof events.$inferInsert)[] = [];
+  private updates: { targetId: string; after: Fields; event: { detail: Record<string, unknown> | null } }[] = [];
 
   constructor(
     private readonly connectionId: string,
@@ -126,18 +127,40 @@ class Successes {
     this.done.push(op.id);
     this.resolved.push({ side: source, extId: sourceIdOf(p) });
     const fields = record?.fields ?? ('fields' in p ? p.fields : {});
-    this.events.push({
+    const event = {
       connectionId: this.connectionId,
       side,
       kind: p.kind === 'create' ? 'created' : p.kind === 'update' ? 'updated' : 'deleted',
       extId: record?.extId ?? ('id' in p ? p.id : null),
       contactName: this.nameOf(side, fields).name,
       detail: p.kind === 'update' ? { changed: Object.keys(p.fields) } : null,
-    });
+    };
+    this.events.push(event);
+    if (p.kind === 'update') {
+      // What the app returned is the value now held (it may have normalised what was written).
+      const after = Object.fromEntries(Object.entries(p.fields).map(([k, v]) => [k, record && k in record.fields ? record.fields[k] : v]));
+      this.updates.push({ targetId: p.id, after, event });
+    }
+  }
+
+  /**
+   * The activity feed says what each update changed, from what to what: the values before are the engine's
+   * copy of the target as it was planned from, read in the same transaction just before it is replaced.
+   */
+  private async describeChanges(tx: Tx): Promise<void> {
+    if (this.updates.length === 0) return;
+    const before = await recordsByIds(tx, this.connectionId, this.side, [...new Set(this.updates.map((u) => u.targetId))]);
+    const fieldsOf = new Map(before.map((r) => [r.extId, r.fields]));
+    for (const u of this.updates) {
+      const was = fieldsOf.get(u.targetId) ?? {};
+      const changes = Object.entries(u.after).map(([field, to]) => ({ field, from: was[field] ?? null, to: to ?? null }));
+      u.event.detail = { ...u.event.detail, changes };
+    }
   }
 
   async record(tx: Tx): Promise<void> {
     const { connectionId, side } = this;
+    await this.describeChanges(tx);
     await upsertRecords(tx, connectionId, side, this.records, { kind: 'written' });
     await setRecordFlags(tx, connectionId, side, this.deleted, { deleted: true, dirty: false });
     await upsertLinks(tx, connectionId, this.newLinks);
