@@ -163,7 +163,16 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     );
     await screenshot('health');
 
+    // 64 contacts over both sides: two pages of 50, paged by the server.
     await page.getByRole('button', { name: /^All/ }).click();
+    const rows = page.locator('table.contacts tbody tr');
+    await expect.poll(() => rows.count()).toBe(50);
+    const firstOfPage1 = await rows.first().getAttribute('data-contact');
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByText('Page 2').waitFor();
+    await expect.poll(() => rows.first().getAttribute('data-contact')).not.toBe(firstOfPage1);
+    expect(await rows.count()).toBeLessThan(50);
+
     await page.getByLabel('Search name or email').fill('nocompany');
     await page.locator('table.contacts tbody tr').first().waitFor();
     await expect.poll(() => page.locator('table.contacts tbody tr').count()).toBe(1);
@@ -174,6 +183,22 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     await expect.poll(() => failed.getAttribute('data-status'), { timeout: 60_000 }).toBe('in-sync');
     expect(partnerOf(refused)).toBeDefined();
     await screenshot('health-after-retry');
+  });
+
+  it('lists an update in the recent events with the contact, and the field it changed from what to what', async () => {
+    const edited = alpha.all().find((c) => c.company && c.job_title && c.first_name !== HOSTILE)!;
+    alpha.update(edited.id, { job_title: 'Chief Tester' });
+    await openConnection();
+    // "Sync now" says it is syncing, then what the cycle did.
+    await page.locator('.connection-header').getByRole('button', { name: 'Sync now' }).click();
+    const result = page.locator('.connection-header .action-result');
+    await expect.poll(() => result.innerText(), { timeout: 60_000 }).toMatch(/^Cycle \d+: /);
+    const update = page.locator('table.events tr[data-kind="updated"]').filter({ hasText: 'Chief Tester' });
+    await update.first().waitFor({ timeout: 60_000 });
+    const text = await update.first().innerText();
+    expect(text).toContain(`${edited.first_name} ${edited.last_name}`);
+    expect(text).toContain(`${edited.job_title} → Chief Tester`);
+    await screenshot('activity-update', page.locator('table.events'));
   });
 
   it('pauses and resumes from the overview, and no write reaches either app while paused', async () => {
