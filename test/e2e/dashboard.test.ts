@@ -71,6 +71,8 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
 
     browser = await launchChromium(chromiumPath!);
     page = await browser.context.newPage();
+    // The width the dashboard is made to read well at.
+    await page.setViewportSize({ width: 1280, height: 900 });
     page.setDefaultTimeout(30_000);
     page.on('dialog', (dialog) => {
       dialogs.push(`${dialog.type()}: ${dialog.message()}`);
