@@ -14,6 +14,7 @@ import { healthRoutes } from './health';
 import { createLogger, redactOptions, requestLogger } from './logging';
 import { buildOpenApiDocument } from './openapi';
 import { sessionRoutes } from './session';
+import { dashboard, securityHeaders } from './static';
 
 export type { ConnectionControlPort } from './control';
 
@@ -34,6 +35,8 @@ export interface ApiDeps {
   apps?: Record<string, AppDefinition>;
   statusTimeoutMs?: number;
   controlTimeoutMs?: number;
+  /** The built dashboard (web/dist by default) served at `/`. */
+  webDist?: string;
   /** How long GET /connections/:id/contacts reuses a connection's counts (api/contacts.ts; 0 in some tests). */
   contactCountsTtlMs?: number;
   /** The Temporal UI's base URL, handed to the dashboard for its links (TEMPORAL_UI_URL); null by default. */
@@ -66,6 +69,7 @@ export function createApp(deps: ApiDeps): express.Application {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(securityHeaders());
   app.use(requestLogger(logger));
   app.use(express.json({ limit: '1mb' }));
 
@@ -109,6 +113,7 @@ export function createApp(deps: ApiDeps): express.Application {
   authed.use(contactRoutes({ db: deps.db, apps: lookup, countsTtlMs: deps.contactCountsTtlMs }));
   authed.use(activityRoutes({ db: deps.db }));
   app.use(authed);
+  app.use(dashboard(deps.webDist));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError(404, 'not_found', `No route for ${req.method} ${req.path}`));
