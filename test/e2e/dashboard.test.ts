@@ -98,7 +98,9 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
   });
 
   it('signs in with an API key into a session cookie the page cannot read, and shows the workspace', async () => {
-    await page.goto(stack.api.url);
+    const first = await page.goto(stack.api.url);
+    // The policy the page runs under: the console check at the end is about this one.
+    expect(first?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.getByLabel('API key').fill('rk_not_a_key');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: /invalid/i }).waitFor();
