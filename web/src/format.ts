@@ -52,7 +52,7 @@ export const sideName = (connection: Pick<Connection, 'a' | 'b'>, side: 'a' | 'b
 /** The initial scan's progress per side, e.g. "120 / 200"; total unknown until the app says. */
 export function scanProgress(status: ConnectionStatus): { a: string; b: string; share: number | null } {
   const { scanned, total } = status.counts;
-  const of = (side: 'a' | 'b') => (total[side] === null ? `${count(scanned[side])}` : `${count(scanned[side])} / ${count(total[side]!)}`);
+  const of = (side: 'a' | 'b') => (total[side] === null ? `${count(scanned[side])}` : `${count(scanned[side])}/${count(total[side]!)}`);
   const known = total.a !== null && total.b !== null && total.a + total.b > 0;
   return { a: of('a'), b: of('b'), share: known ? Math.min(1, (scanned.a + scanned.b) / (total.a! + total.b!)) : null };
 }

@@ -14,7 +14,7 @@ export function PhaseBadge({ phase, status }: { phase: Phase; status?: Connectio
         <span className="scan-progress">
           {progress.share !== null && <progress max={1} value={progress.share} aria-label="Initial scan progress" />}
           <span className="muted small">
-            scanned {progress.a} | {progress.b}
+            A {progress.a} · B {progress.b}
           </span>
         </span>
       )}
