@@ -101,7 +101,12 @@ export function failureCaseActivities(deps: ActivityDeps) {
       if (open.length === 0) return 'synced';
       await store.requestReplay(contact, started);
       const connection = client.workflow.getHandle(connectionWorkflowId(input.connectionId));
+      // Asked after the contact was marked: every cycle numbered above the one under way now starts later, so
+      // it plans the contact from its current data. Only such a cycle can tell that nothing is left to write.
+      let firstCycle: number;
       try {
+        const now = await connection.query(statusQuery);
+        firstCycle = (now.currentCycle ?? now.cycles) + 1;
         await connection.signal(syncNowSignal);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError && (await gone())) return 'connection-deleted';
@@ -126,8 +131,8 @@ export function failureCaseActivities(deps: ActivityDeps) {
         }
         if ((await store.isDirty(contact)) === false) {
           const status = await connection.query(statusQuery).catch(() => null);
-          if (status && !status.syncing) {
-            // Planned, applied, and neither failed nor wrote: nothing is left to sync for this contact.
+          if (status?.lastCycle && status.lastCycle.cycle >= firstCycle) {
+            // A whole cycle planned it after the replay was asked, and it neither failed nor wrote: it is stale.
             await store.resolveContact(contact);
             return 'synced';
           }

@@ -45,7 +45,13 @@ function failingConnection(retrySchedule?: RetrySchedule) {
 
     /** The case's history holds the app's message in a failed replay attempt. */
     historyShowsMessage(extId: string) {
-      return eventually(async () => (await t.messagesOf(extId)).some((m) => m.includes(MESSAGE)), 'the app message in the failure case history');
+      return eventually(async () => {
+        if ((await t.messagesOf(extId)).some((m) => m.includes(MESSAGE))) return true;
+        // Should this time out, say what the case did instead (completed, timed out, still replaying).
+        const history = await t.caseOf(extId).fetchHistory();
+        const events = (history.events ?? []).map((e) => String(e.eventType)).slice(-6);
+        throw new Error(`status ${(await t.caseOf(extId).describe()).status.name}, last events ${events.join(', ')}`);
+      }, 'the app message in the failure case history');
     },
   };
 
@@ -160,6 +166,7 @@ describe('a contact that fails to sync', () => {
   it("replays at once when the connection's settings change, not 20 minutes later", async () => {
     const alpha = t.stack.sandbox.instance('alpha');
     const beta = t.stack.sandbox.instance('beta');
+    beta.configure({ requiredFields: ['company'] });
     const { contact, email } = await failingContact(alpha, 'Barbara');
     await historyShowsMessage(contact.id);
 
@@ -169,7 +176,6 @@ describe('a contact that fails to sync', () => {
     expect(patched.status).toBe(200);
     expect(await caseOf(contact.id).result()).toBe('synced');
     expect(onBeta(beta, email)).toHaveLength(1);
-    beta.configure({ requiredFields: ['company'] });
   });
 });
 
