@@ -1,4 +1,14 @@
 # Image for the worker and the API (see docker-compose.yml); which one runs is the command.
+
+# The dashboard (web/dist, served by the API) is built with the dev dependencies in a stage of its own, so the
+# image keeps production dependencies only.
+FROM node:20-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+COPY . .
+RUN npm run build:web
+
 FROM node:20-slim
 
 WORKDIR /app
@@ -12,6 +22,7 @@ COPY package.json package-lock.json ./
 RUN (npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund) && npm cache clean --force
 
 COPY . .
+COPY --from=web /app/web/dist ./web/dist
 # The worker caches its workflow bundle in .cache; .data holds PGlite and the key file when no
 # DATABASE_URL / RAPPORT_MASTER_KEY is given.
 RUN mkdir -p .cache .data && chown node:node .cache .data

@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   {
-    ignores: ['node_modules/', '.data/', '.cache/', 'db/migrations/', 'coverage/'],
+    ignores: ['node_modules/', '.data/', '.cache/', 'db/migrations/', 'coverage/', 'web/dist/', 'web/generated/'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -30,5 +30,10 @@ export default defineConfig(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    // The dashboard runs in the browser (its own tsconfig: web/tsconfig.json, checked by `npm test`).
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

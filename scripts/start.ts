@@ -10,6 +10,7 @@ import { connections, workspaces } from '../db/schema';
 import type { ConnectionStatus } from '../workflows/messages';
 import { startAllInOne, randomToken, type AllInOne } from './lib/runner';
 import { preferredPort, projectRoot } from './lib/temporal';
+import { ensureWebBuilt } from './lib/web';
 
 const DEMO_INSTANCES = {
   // Persons 100..199 are on both sides, with the details a second app would hold differently (see sandboxes/kit/seed.ts).
@@ -197,6 +198,7 @@ function printWhere(app: AllInOne, connectionId: string, apiKey: string | null, 
   const keyShown = apiKey ?? '$RAPPORT_API_KEY';
   say('');
   say('Rapport is up.');
+  say(`  Dashboard        ${app.api.url}/   (sign in with the API key below)`);
   say(`  API              ${app.api.url}   (OpenAPI: ${app.api.url}/openapi.json)`);
   say(`  Temporal         ${app.temporal.address}${app.temporal.embedded ? ' (embedded dev server)' : ''}`);
   say(`  Temporal UI      ${ui ?? '(none: set TEMPORAL_UI_URL to link to your UI)'}`);
@@ -226,6 +228,8 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.env.RAPPORT_DATA_DIR ?? path.join(projectRoot, '.data'));
   const stateFile = path.join(dataDir, 'demo.json');
   say(`Starting Rapport on this machine (data in ${dataDir})…`);
+  // Before anything starts, so a failed build stops here rather than leaving a running stack without its page.
+  await ensureWebBuilt(say);
 
   let watcher: { stop(): void } | null = null;
   let stopping: Promise<void> | null = null;

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { findTemporalCli, projectRoot } from './lib/temporal';
+import { buildWeb } from './lib/web';
 
 const step = (msg: string) => console.log(`\n▶ ${msg}`);
 const bin = (name: string) => path.join(projectRoot, 'node_modules', '.bin', name);
@@ -75,8 +76,22 @@ async function main(): Promise<number> {
 
   // Every step runs even after a failure, so one run shows every problem; the first failure decides the exit code.
   const failures: string[] = [];
+  // The browser test drives the built dashboard, and its typecheck needs the API types the build generates.
+  step('build the dashboard (web/dist)');
+  let webBuilt = true;
+  try {
+    await buildWeb();
+  } catch (err) {
+    console.error(`building the dashboard failed: ${err instanceof Error ? err.message : String(err)}`);
+    failures.push('build:web');
+    webBuilt = false;
+  }
   step('tsc --noEmit');
   if ((await run(bin('tsc'), ['--noEmit'])) !== 0) failures.push('tsc');
+  if (webBuilt) {
+    step('tsc -p web/tsconfig.json');
+    if ((await run(bin('tsc'), ['-p', path.join('web', 'tsconfig.json')])) !== 0) failures.push('tsc (web)');
+  }
   step('eslint .');
   if ((await run(bin('eslint'), ['.'])) !== 0) failures.push('eslint');
   step(`vitest run ${vitestArgs.join(' ')}`.trim());

@@ -118,6 +118,12 @@ describe('npm start', () => {
     const key = first.lines[keyAt + 1].trim();
     expect(key).toMatch(/^rk_[A-Za-z0-9_-]+$/);
     expect(first.lines.join('\n')).toContain(`${apiUrl}/connections`);
+    // The dashboard is the first address of the block, and it is there (npm start built web/dist if needed).
+    const upAt = first.lines.indexOf('Rapport is up.');
+    expect(first.lines[upAt + 1]).toMatch(new RegExp(`^  Dashboard +${apiUrl}/ `));
+    const dashboard = await fetch(`${apiUrl}/`);
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain('<div id="root">');
 
     // The row's state follows the workflow's phase through an activity, a moment after the status query does.
     const listed = await eventually(async () => {
