@@ -41,6 +41,8 @@ export interface ApiDeps {
   contactCountsTtlMs?: number;
   /** The Temporal UI's base URL, handed to the dashboard for its links (TEMPORAL_UI_URL); null by default. */
   temporalUiUrl?: string | null;
+  /** The Temporal namespace of the control's client, for the same links; "default" by default. */
+  temporalNamespace?: string;
 }
 
 /** A database check for readiness probes, shared with api/server.ts. */
@@ -89,7 +91,7 @@ export function createApp(deps: ApiDeps): express.Application {
     res.json(openapi);
   });
 
-  app.use(sessionRoutes({ db: deps.db, temporalUiUrl: deps.temporalUiUrl ?? null }));
+  app.use(sessionRoutes({ db: deps.db, temporalUiUrl: deps.temporalUiUrl ?? null, temporalNamespace: deps.temporalNamespace ?? 'default' }));
 
   const authed = express.Router();
   // Authentication guards the API's own prefixes only, so an unknown path is a 404 with or without a key.

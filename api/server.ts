@@ -77,10 +77,12 @@ export async function startApi(opts: StartApiOptions = {}): Promise<RunningApi> 
     const db = database.db;
 
     let client = opts.temporalClient;
+    // A given client keeps its own namespace; the dashboard's Temporal UI links name whichever is used.
+    const temporalNamespace = client?.options.namespace ?? opts.temporalNamespace ?? env.TEMPORAL_NAMESPACE ?? 'default';
     if (!client && !opts.control) {
       // Lazy, so the API comes up (and says "not ready") while Temporal is still starting or unreachable.
       const connection = Connection.lazy({ address: opts.temporalAddress ?? env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-      client = new Client({ connection, namespace: opts.temporalNamespace ?? env.TEMPORAL_NAMESPACE ?? 'default' });
+      client = new Client({ connection, namespace: temporalNamespace });
       cleanups.push(() => connection.close());
     }
     const control = opts.control ?? new ConnectionControl(client!);
@@ -93,7 +95,7 @@ export async function startApi(opts: StartApiOptions = {}): Promise<RunningApi> 
 
     const firstApiKey = opts.ensureFirstKey === false ? null : await ensureFirstKey(db);
     const temporalUiUrl = opts.temporalUiUrl ?? (env.TEMPORAL_UI_URL || null);
-    const app = createApp({ db, control, masterKey, logger, readiness, temporalUiUrl });
+    const app = createApp({ db, control, masterKey, logger, readiness, temporalUiUrl, temporalNamespace });
     const server = await listen(app, opts.port ?? Number(env.PORT ?? 3000), opts.host ?? env.HOST ?? '127.0.0.1');
     const { port, address } = server.address() as AddressInfo;
     const host = address.includes(':') ? `[${address}]` : address;

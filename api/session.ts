@@ -17,6 +17,8 @@ export interface SessionRoutesDeps {
   db: Db;
   /** The Temporal UI's base URL for the dashboard's links (TEMPORAL_UI_URL), or null. */
   temporalUiUrl: string | null;
+  /** The Temporal namespace the API's client uses (TEMPORAL_NAMESPACE), for the same links. */
+  temporalNamespace: string;
 }
 
 export const signInSchema = z
@@ -35,6 +37,9 @@ export const sessionViewSchema = z
       .string()
       .nullable()
       .openapi({ description: "The Temporal UI's base URL, for links to workflows (the API's TEMPORAL_UI_URL), or null" }),
+    temporalNamespace: z
+      .string()
+      .openapi({ description: "The Temporal namespace the connections' workflows run in (the API's TEMPORAL_NAMESPACE)", example: 'default' }),
   })
   .openapi('Session');
 
@@ -43,12 +48,13 @@ function cookieOptions(req: Request): CookieOptions {
   return { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure };
 }
 
-export function sessionRoutes({ db, temporalUiUrl }: SessionRoutesDeps): Router {
+export function sessionRoutes({ db, temporalUiUrl, temporalNamespace }: SessionRoutesDeps): Router {
   const router = Router();
   const view = (session: Session): z.infer<typeof sessionViewSchema> => ({
     workspace: session.workspace,
     csrfToken: session.csrfToken,
     temporalUiUrl,
+    temporalNamespace,
   });
   const signedOut = () => new ApiError(401, 'unauthorized', 'Not signed in (or the session has ended): POST /session with an API key');
   const clear = (req: Request, res: Response) => res.clearCookie(SESSION_COOKIE, cookieOptions(req));

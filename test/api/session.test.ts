@@ -72,6 +72,7 @@ beforeAll(async () => {
     masterKey: randomBytes(32),
     logger: capturingLogger().logger,
     temporalUiUrl: 'http://127.0.0.1:8233',
+    temporalNamespace: 'rapport-test',
   });
 });
 
@@ -91,6 +92,7 @@ describe('POST /session', () => {
       workspace: { id: workspaceOne, name: 'One' },
       csrfToken: expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/),
       temporalUiUrl: 'http://127.0.0.1:8233',
+      temporalNamespace: 'rapport-test',
     });
     const attributes = s.setCookie.split(';').map((a) => a.trim().toLowerCase());
     expect(attributes).toContain('httponly');
@@ -105,6 +107,17 @@ describe('POST /session', () => {
     for (const row of stored) {
       expect(JSON.stringify(row)).not.toContain(value);
       expect(JSON.stringify(row)).not.toContain(keyOne);
+    }
+  });
+
+  it('names the "default" Temporal namespace when the API is given none', async () => {
+    const plain = await serve({ db: database.db, control, masterKey: randomBytes(32), logger: capturingLogger().logger });
+    try {
+      const res = await plain.request('POST', '/session', { body: { apiKey: keyOne } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ temporalUiUrl: null, temporalNamespace: 'default' });
+    } finally {
+      await plain.close();
     }
   });
 

@@ -1,22 +1,23 @@
 import type { SessionInfo } from './api';
 
-// Links into the Temporal UI, when the API knows where it is (TEMPORAL_UI_URL).
+// Links into the Temporal UI, when the API knows where it is (TEMPORAL_UI_URL), in the namespace the API's
+// workflows run in (TEMPORAL_NAMESPACE).
 
-const NAMESPACE = 'default';
-
-function base(session: SessionInfo): string | null {
+/** The UI's workflow list of the session's namespace, or null without a Temporal UI. */
+function workflowsBase(session: SessionInfo): string | null {
   const url = session.temporalUiUrl;
-  return url ? url.replace(/\/+$/, '') : null;
+  if (!url) return null;
+  return `${url.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(session.temporalNamespace)}/workflows`;
 }
 
 export function workflowLink(session: SessionInfo, workflowId: string): string | null {
-  const ui = base(session);
-  return ui ? `${ui}/namespaces/${NAMESPACE}/workflows/${encodeURIComponent(workflowId)}` : null;
+  const list = workflowsBase(session);
+  return list ? `${list}/${encodeURIComponent(workflowId)}` : null;
 }
 
 export function workflowsQueryLink(session: SessionInfo, query: string): string | null {
-  const ui = base(session);
-  return ui ? `${ui}/namespaces/${NAMESPACE}/workflows?query=${encodeURIComponent(query)}` : null;
+  const list = workflowsBase(session);
+  return list ? `${list}?query=${encodeURIComponent(query)}` : null;
 }
 
 export const connectionWorkflowId = (connectionId: string) => `connection:${connectionId}`;
