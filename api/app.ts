@@ -4,6 +4,7 @@ import { apps as catalog } from '../connectors/catalog';
 import type { AppDefinition } from '../connectors/types';
 import { pingDatabase, type Db } from '../db/client';
 import { activityRoutes } from './activity';
+import { brakeRoutes } from './brake';
 import { appInfo } from './apps';
 import { authenticate } from './auth';
 import { connectionRoutes } from './connections';
@@ -93,6 +94,7 @@ export function createApp(deps: ApiDeps): express.Application {
 
   app.use(sessionRoutes({ db: deps.db, temporalUiUrl: deps.temporalUiUrl ?? null, temporalNamespace: deps.temporalNamespace ?? 'default' }));
 
+  const statusTimeoutMs = deps.statusTimeoutMs ?? 3_000;
   const authed = express.Router();
   // Authentication guards the API's own prefixes only, so an unknown path is a 404 with or without a key.
   authed.use(['/apps', '/connections'], authenticate(deps.db));
@@ -107,11 +109,12 @@ export function createApp(deps: ApiDeps): express.Application {
       apps: lookup,
       appIds: () => Object.keys(apps),
       logger,
-      statusTimeoutMs: deps.statusTimeoutMs ?? 3_000,
+      statusTimeoutMs,
       controlTimeoutMs: deps.controlTimeoutMs ?? 30_000,
     }),
   );
   authed.use(healthRoutes({ db: deps.db }));
+  authed.use(brakeRoutes({ db: deps.db, control: deps.control, apps: lookup, logger, statusTimeoutMs }));
   authed.use(contactRoutes({ db: deps.db, apps: lookup, countsTtlMs: deps.contactCountsTtlMs }));
   authed.use(activityRoutes({ db: deps.db }));
   app.use(authed);

@@ -21,7 +21,7 @@ import type { Side } from '../sync/types';
 import type { ConnectionStatus } from '../workflows/messages';
 import { caseInput } from '../client';
 import { authOf } from './auth';
-import { isUpdateRejected, isWorkflowNotFound, type ConnectionControlPort } from './control';
+import { isUpdateRejected, isWorkflowNotFound, statusWithin, Timeout, withTimeout, type ConnectionControlPort } from './control';
 import { ApiError, errorSummary, notFound, validationError, type Issue } from './errors';
 import {
   accountInputSchema,
@@ -54,16 +54,6 @@ export interface ConnectionRoutesDeps {
 }
 
 const SIDES: Side[] = ['a', 'b'];
-
-class Timeout extends Error {}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 const RETRY_ALL_LIMIT = 1000;
 
@@ -98,14 +88,7 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
   const { db, control, masterKey, apps, logger } = deps;
   const router = Router();
 
-  async function statusOf(id: string): Promise<ConnectionStatus | null> {
-    try {
-      return await withTimeout(control.status(id), deps.statusTimeoutMs);
-    } catch (err) {
-      logger.warn({ connectionId: id, error: errorSummary(err) }, 'status unavailable');
-      return null;
-    }
-  }
+  const statusOf = (id: string) => statusWithin(control, id, deps.statusTimeoutMs, logger);
 
   /** Turns what the workflow or Temporal said into an answer the client can act on. */
   async function drive<T>(id: string, action: string, call: () => Promise<T>): Promise<T> {

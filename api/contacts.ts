@@ -90,7 +90,7 @@ export const contactStatusSchema = z.enum(CONTACT_STATUSES).openapi({
     "failed: the app refused a write (see `failure`)",
 });
 
-const contactCursorSchema = z
+export const contactCursorSchema = z
   .string()
   .transform((text, ctx) => {
     const cursor = decodeContactCursor(text);

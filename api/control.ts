@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { ConnectionStatus, FailureCaseInput } from '../workflows/messages';
+import { errorSummary } from './errors';
 
 /**
  * What the API needs from the connection workflows. The real ConnectionControl (client/connections.ts)
@@ -33,4 +35,24 @@ export function isWorkflowNotFound(err: unknown): boolean {
 
 export function isUpdateRejected(err: unknown): boolean {
   return err instanceof Error && err.name === 'WorkflowUpdateFailedError';
+}
+
+export class Timeout extends Error {}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The workflow's status, or null when it does not answer within `ms` (a stuck workflow never fails a read). */
+export async function statusWithin(control: ConnectionControlPort, id: string, ms: number, logger: Logger): Promise<ConnectionStatus | null> {
+  try {
+    return await withTimeout(control.status(id), ms);
+  } catch (err) {
+    logger.warn({ connectionId: id, error: errorSummary(err) }, 'status unavailable');
+    return null;
+  }
 }

@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasol
 import { z } from 'zod';
 import type { AppDefinition } from '../connectors/types';
 import { activityPaths } from './activity';
+import { brakePaths } from './brake';
 import { CSRF_HEADER, SESSION_COOKIE } from './auth';
 import { contactPaths } from './contacts';
 import { healthPaths } from './health';
@@ -225,7 +226,7 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     },
   });
   for (const [action, summary] of [
-    ['confirm', 'Let the deletions held by the safety brake go through'],
+    ['confirm', 'Let the deletions held by the safety brake go through (GET /connections/{id}/brake lists them)'],
     ['cancel', 'Drop the deletions held by the safety brake (links are kept)'],
   ] as const) {
     route({
@@ -262,7 +263,7 @@ export function buildOpenApiDocument(apps: AppDefinition[], opts: { version?: st
     request: { params: idParamsSchema },
     responses: { 202: json(retryAcceptedSchema, 'The replays were started'), ...authErrors, ...notFound, ...workflowErrors },
   });
-  for (const config of [...sessionPaths, ...healthPaths, ...contactPaths, ...activityPaths]) route(config);
+  for (const config of [...sessionPaths, ...healthPaths, ...contactPaths, ...brakePaths, ...activityPaths]) route(config);
   appComponents(registry, apps);
 
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({

@@ -1,4 +1,6 @@
+import { sideFlows } from './compile';
 import type { Operation } from './plan-types';
+import type { ConnectionSettings } from './settings';
 import type { Side } from './types';
 
 // The safety brake. API outages and paging bugs make contacts look deleted; before a cycle turns that into
@@ -40,7 +42,7 @@ export function brakeCheck(input: BrakeInput): BrakeVerdict {
   for (const s of ['a', 'b'] as Side[]) {
     const before = input.previousCounts[s];
     if (input.currentCounts[s] === 0 && before >= minPrevious) {
-      reasons.push(`side ${s.toUpperCase()} lists no contacts where it had ${before}`);
+      reasons.push(emptyListingReason(s, before));
     }
   }
   const destructive = countDestructive(input.ops);
@@ -70,4 +72,35 @@ export function batchBrake(input: {
   if (total <= share * linkedCount) return null;
   const pct = Math.round(share * 1000) / 10;
   return { reasons: [`the cycle would trash or delete ${total} of ${linkedCount} linked contacts (more than ${pct}%)`] };
+}
+
+const emptyListingReason = (side: Side, before: number) => `side ${side.toUpperCase()} lists no contacts where it had ${before}`;
+
+/**
+ * The side a reason says listed no contacts, or null. A listing brake holds deletions the store has not
+ * recorded yet (every live contact of that side would be marked deleted), so what it holds is read from the
+ * reason; read rather than carried apart, so brakes held before this existed show it too.
+ */
+export function emptyListingSide(reason: string): Side | null {
+  const m = /^side ([AB]) lists no contacts where it had \d+$/.exec(reason);
+  return m ? (m[1].toLowerCase() as Side) : null;
+}
+
+/** What a deletion the brake holds does to the linked contact: deleted, tagged with the trash tag, or only unlinked. */
+export type HeldOutcome = 'delete' | 'tag' | 'unlink';
+
+/**
+ * The deletion policy's answer for a linked contact deleted on `gone`, as sync/decide.ts planDeletion gives
+ * it from the settings alone. The plan may still only unlink where it reads the contact itself: when the
+ * survivor was edited since the two last agreed (an edit beats a deletion), or has no writable tags field.
+ */
+export function deletionOutcome(
+  settings: Pick<ConnectionSettings, 'deletions' | 'direction'>,
+  gone: Side,
+  partnerDeleted: boolean,
+): HeldOutcome {
+  const { policy, protectA, protectB } = settings.deletions;
+  if (partnerDeleted || policy === 'never' || !sideFlows(settings.direction, gone)) return 'unlink';
+  if (policy === 'trash') return 'tag';
+  return (gone === 'a' ? protectB : protectA) ? 'unlink' : 'delete';
 }

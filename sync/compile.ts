@@ -1,8 +1,12 @@
 import { emailFields, fieldByKey, tagsField, unsubscribedField } from './field-catalog';
 import type { MappingPair, PlanContext } from './plan-types';
 import { compileRules, type RuleSet } from './rules';
+import type { Direction } from './settings';
 import type { FieldDef, FieldValue, Side } from './types';
 import { compareKind, makeTranslator, type CompareKind, type Translator } from './values';
+
+/** Whether the connection's direction lets a side's contacts (and their deletions) go to the other side. */
+export const sideFlows = (direction: Direction, side: Side): boolean => (side === 'a' ? direction !== 'b-to-a' : direction !== 'a-to-b');
 
 // A plan context compiled once into what the merge and the decisions ask of it for every record: each mapping
 // pair with its translator, comparison and flows, each side's rules and field roles. Compiled once per
@@ -57,7 +61,7 @@ export function compile(ctx: PlanContext): Compiled {
       emailKeys: emailFields(catalog).map((f) => f.key),
       tags: tagsField(catalog),
       unsubscribed: settings.unsubscribes === 'tag' ? unsubscribedField(catalog) : undefined,
-      flows: s === 'a' ? settings.direction !== 'b-to-a' : settings.direction !== 'a-to-b',
+      flows: sideFlows(settings.direction, s),
     };
   };
   const kindOf = {

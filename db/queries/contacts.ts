@@ -95,7 +95,7 @@ const linkJoins = (connectionId: string) => sql`
  * For a page: each record's link looked up by index, one probe per record (the branch of the other side is
  * skipped), which a page of fifty needs rather than hashing every link of the connection.
  */
-const linkOfEach = (connectionId: string) => sql`
+export const linkOfEach = (connectionId: string) => sql`
   LEFT JOIN LATERAL (
     SELECT state, b_id AS other FROM links WHERE r.side = 'a' AND connection_id = ${connectionId} AND a_id = r.ext_id
     UNION ALL

@@ -45,6 +45,8 @@ export class RecordingControl implements ConnectionControlPort {
   calls: ControlCall[] = [];
   failures = new Map<keyof ConnectionControlPort, Error>();
   phases = new Map<string, ConnectionPhase>();
+  /** the safety brake's reasons per connection, for status(); holding puts it in needs-confirmation */
+  brakes = new Map<string, string[]>();
 
   private record(method: keyof ConnectionControlPort, id: string) {
     this.calls.push({ method, id });
@@ -100,6 +102,8 @@ export class RecordingControl implements ConnectionControlPort {
   }
   async status(id: string) {
     this.record('status', id);
+    const reasons = this.brakes.get(id);
+    if (reasons) return { ...statusFor(id, 'needs-confirmation'), brake: { reasons } };
     const phase = this.phases.get(id);
     return phase ? statusFor(id, phase) : null;
   }
