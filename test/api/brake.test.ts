@@ -5,6 +5,7 @@ import { insertConnection } from '../../db/queries/connections';
 import { newId } from '../../db/queries/ids';
 import { links, records } from '../../db/schema';
 import { connectionSettingsSchema } from '../../sync/settings';
+import type { ConnectionPhase } from '../../workflows/messages';
 import { openTestDatabase, type OpenTestDatabase } from '../support/pg';
 import { capturingLogger, RecordingControl, serve, type TestServer } from './harness';
 
@@ -20,7 +21,7 @@ let control: RecordingControl;
 
 const PLAN_REASON = 'the cycle would trash or delete 3 of 4 linked contacts (more than 10%)';
 
-async function newConnection(opts: { policy?: 'never' | 'trash' | 'delete'; protectA?: boolean; state?: string } = {}): Promise<string> {
+async function newConnection(opts: { policy?: 'never' | 'trash' | 'delete'; protectA?: boolean; state?: ConnectionPhase } = {}): Promise<string> {
   const row = await insertConnection(database.db, {
     id: newId('con'),
     workspaceId: workspaceOne,

@@ -74,6 +74,7 @@ describe('GET /openapi.json', () => {
         'POST /connections/{id}/sync',
         'GET /connections/{id}/health',
         'GET /connections/{id}/contacts',
+        'GET /connections/{id}/brake',
         'GET /connections/{id}/activity',
         'GET /connections/{id}/conflicts',
         'POST /connections/{id}/failures/{failureId}/retry',

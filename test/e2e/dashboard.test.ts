@@ -244,6 +244,14 @@ describe.skipIf(!chromiumPath)(chromiumPath ? title : `${title} (skipped: ${'mis
     await banner.waitFor({ timeout: 60_000 });
     expect(await banner.innerText()).toMatch(/5 of \d+ linked contacts/);
     await expect.poll(() => badge(page.locator('.connection-header')).getAttribute('data-phase')).toBe('needs-confirmation');
+    // Before Confirm, the banner says which contacts it would delete on the other side, each by name.
+    const held = banner.getByRole('table', { name: 'Deletions held' }).locator('tbody tr');
+    await expect.poll(() => held.count(), { timeout: 10_000 }).toBe(gone.length);
+    for (const c of gone) {
+      const line = held.filter({ hasText: `${c.first_name} ${c.last_name}` });
+      expect(await line.count(), `${c.first_name} ${c.last_name} is listed`).toBe(1);
+      expect(await line.innerText()).toContain('its linked contact is deleted in');
+    }
     expect(beta.count()).toBe(bBefore);
     await screenshot('safety-brake');
 

@@ -77,3 +77,5 @@ export type Conflict = Answer<'/connections/{id}/conflicts', 'get'>['conflicts']
 export type ContactList = Answer<'/connections/{id}/contacts', 'get'>;
 export type ContactStatus = ContactList['contacts'][number];
 export type SessionInfo = Answer<'/session', 'get'>;
+export type Brake = Answer<'/connections/{id}/brake', 'get'>;
+export type HeldDeletion = Brake['held'][number];

@@ -10,6 +10,7 @@ export const keys = {
   connections: ['connections'] as const,
   connection: (id: string) => ['connection', id] as const,
   activity: (id: string) => ['activity', id] as const,
+  brake: (id: string) => ['brake', id] as const,
 };
 
 export function useConnections() {
@@ -33,6 +34,15 @@ export function useActivity(id: string, pollMs = 10_000) {
   return useQuery({
     queryKey: keys.activity(id),
     queryFn: () => ok(api.GET('/connections/{id}/activity', { params: { path: { id }, query: { since: '24h', limit: 50 } } })),
+    refetchInterval: pollMs,
+  });
+}
+
+/** What the safety brake holds (the first `limit`, and how many in all), for its banner. */
+export function useBrake(id: string, limit: number, pollMs = 3_000) {
+  return useQuery({
+    queryKey: [...keys.brake(id), limit],
+    queryFn: () => ok(api.GET('/connections/{id}/brake', { params: { path: { id }, query: { limit } } })),
     refetchInterval: pollMs,
   });
 }
@@ -111,6 +121,7 @@ export function useConnectionActions(id: string, status: ConnectionStatus | null
       void queryClient.invalidateQueries({ queryKey: keys.connections });
       void queryClient.invalidateQueries({ queryKey: keys.connection(id) });
       void queryClient.invalidateQueries({ queryKey: keys.activity(id) });
+      void queryClient.invalidateQueries({ queryKey: keys.brake(id) });
     },
   });
 

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import { api, errorText, ok, type Connection as ConnectionView, type ConnectionStatus } from '../api';
 import { ActionResult } from '../components/ActionResult';
+import { BrakeBanner } from '../components/BrakeBanner';
 import { PhaseBadge } from '../components/PhaseBadge';
 import { accountLabel, ago, count, cycleSummary, scanProgress, scopeText, when } from '../format';
 import { useConnection, useConnectionActions, useNow } from '../queries';
@@ -38,45 +39,6 @@ function Counts({ status, overview }: { status: ConnectionStatus; overview: Conn
         </div>
       ))}
     </dl>
-  );
-}
-
-function BrakeBanner({ status, run, busy }: { status: ConnectionStatus; run: (a: 'confirm' | 'cancel') => void; busy: boolean }) {
-  const brake = status.brake;
-  if (status.phase !== 'needs-confirmation' || !brake) return null;
-  const held = (brake as { held?: { side: string; id: string; name: string | null }[] }).held ?? [];
-  return (
-    <div className="banner banner-warning" role="alert" data-testid="brake-banner">
-      <div>
-        <strong>The safety brake holds this connection.</strong> No deletions were made: confirm to let them through, or cancel to drop them
-        (the links are kept).
-        <ul>
-          {brake.reasons.map((reason) => (
-            <li key={reason}>{reason}</li>
-          ))}
-        </ul>
-        {held.length > 0 && (
-          <details>
-            <summary>{held.length} deletions held</summary>
-            <ul className="held">
-              {held.map((h) => (
-                <li key={`${h.side}:${h.id}`}>
-                  {h.side.toUpperCase()}: {h.name ?? h.id}
-                </li>
-              ))}
-            </ul>
-          </details>
-        )}
-      </div>
-      <div className="button-row">
-        <button type="button" className="danger" onClick={() => run('confirm')} disabled={busy}>
-          Confirm deletions
-        </button>
-        <button type="button" onClick={() => run('cancel')} disabled={busy}>
-          Cancel deletions
-        </button>
-      </div>
-    </div>
   );
 }
 
@@ -146,7 +108,7 @@ function Header({ connection }: { connection: ConnectionView }) {
       </div>
 
       {status === null && <p className="error-text">The workflow does not answer (not running, or Temporal cannot be reached).</p>}
-      {status && <BrakeBanner status={status} run={actions.run} busy={actions.busy} />}
+      {status && <BrakeBanner connection={connection} status={status} run={actions.run} busy={actions.busy} />}
       {progress && (
         <p className="muted">
           Initial scan: {progress.a} contacts read on A, {progress.b} on B
