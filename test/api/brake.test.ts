@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createWorkspace } from '../../db/queries/api-keys';
-import { insertConnection } from '../../db/queries/connections';
-import { newId } from '../../db/queries/ids';
 import { links, records } from '../../db/schema';
 import { connectionSettingsSchema } from '../../sync/settings';
 import type { ConnectionPhase } from '../../workflows/messages';
 import { openTestDatabase, type OpenTestDatabase } from '../support/pg';
-import { capturingLogger, RecordingControl, serve, type TestServer } from './harness';
+import { capturingLogger, insertRouteConnection, RecordingControl, serve, type TestServer } from './harness';
 
 // The safety brake's banner data: the linked contacts whose deletion the brake holds, written to the store
 // as the engine leaves them while it holds (deleted and dirty, links still active), read back over HTTP.
@@ -21,22 +19,11 @@ let control: RecordingControl;
 
 const PLAN_REASON = 'the cycle would trash or delete 3 of 4 linked contacts (more than 10%)';
 
-async function newConnection(opts: { policy?: 'never' | 'trash' | 'delete'; protectA?: boolean; state?: ConnectionPhase } = {}): Promise<string> {
-  const row = await insertConnection(database.db, {
-    id: newId('con'),
-    workspaceId: workspaceOne,
-    name: 'Alpha <-> Beta',
-    appA: 'sandbox',
-    appB: 'sandbox',
-    scopeA: { instance: 'alpha' },
-    scopeB: { instance: 'beta' },
-    credentialsA: 'not-read-by-these-routes',
-    credentialsB: 'not-read-by-these-routes',
+const newConnection = (opts: { policy?: 'never' | 'trash' | 'delete'; protectA?: boolean; state?: ConnectionPhase } = {}) =>
+  insertRouteConnection(database.db, workspaceOne, {
     settings: connectionSettingsSchema.parse({ deletions: { policy: opts.policy ?? 'delete', protectA: opts.protectA ?? false } }),
-    state: opts.state ?? 'running',
+    state: opts.state,
   });
-  return row.id;
-}
 
 type Rec = typeof records.$inferInsert;
 const person = (connectionId: string, side: 'a' | 'b', extId: string, first: string, email: string, extra: Partial<Rec> = {}): Rec => ({

@@ -3,8 +3,6 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CountsCache } from '../../api/contacts';
 import { createApiKey, createWorkspace } from '../../db/queries/api-keys';
-import { insertConnection } from '../../db/queries/connections';
-import { newId } from '../../db/queries/ids';
 import { failures, links, records } from '../../db/schema';
 import { SyncStore } from '../../db/store';
 import { buildPlanContext } from '../../sync/effective-mapping';
@@ -12,7 +10,7 @@ import { exclusionsOf } from '../../sync/exclusions';
 import { connectionSettingsSchema, type ConnectionSettings } from '../../sync/settings';
 import { sandboxFields } from '../../connectors/sandbox/fields';
 import { openTestDatabase, type OpenTestDatabase } from '../support/pg';
-import { capturingLogger, RecordingControl, serve, type TestServer } from './harness';
+import { capturingLogger, insertRouteConnection, RecordingControl, serve, type TestServer } from './harness';
 
 // The Health tab's data: every contact of both sides with its status, derived from the sync store's
 // records, links, failures and the rules' verdict the planner records. Rows are written as the engine writes
@@ -29,22 +27,8 @@ const settings: ConnectionSettings = connectionSettingsSchema.parse({
   rules: { aToB: [{ filter: { field: 'company', operator: 'contains', value: 'Acme' } }] },
 });
 
-async function newConnection(workspaceId = workspaceOne, s: ConnectionSettings = settings): Promise<string> {
-  const row = await insertConnection(database.db, {
-    id: newId('con'),
-    workspaceId,
-    name: 'Alpha <-> Beta',
-    appA: 'sandbox',
-    appB: 'sandbox',
-    scopeA: { instance: 'alpha' },
-    scopeB: { instance: 'beta' },
-    credentialsA: 'not-read-by-these-routes',
-    credentialsB: 'not-read-by-these-routes',
-    settings: s,
-    state: 'running',
-  });
-  return row.id;
-}
+const newConnection = (workspaceId = workspaceOne, s: ConnectionSettings = settings) =>
+  insertRouteConnection(database.db, workspaceId, { settings: s });
 
 type Rec = typeof records.$inferInsert;
 const person = (connectionId: string, side: 'a' | 'b', extId: string, first: string, last: string, email: string | null, extra: Partial<Rec> = {}): Rec => ({

@@ -6,6 +6,10 @@ import type express from 'express';
 import { createApp, type ApiDeps } from '../../api/app';
 import type { ConnectionControlPort } from '../../api/control';
 import { createLogger } from '../../api/logging';
+import type { Db } from '../../db/client';
+import { insertConnection } from '../../db/queries/connections';
+import { newId } from '../../db/queries/ids';
+import { defaultSettings, type ConnectionSettings } from '../../sync/settings';
 import type { ConnectionPhase, ConnectionStatus } from '../../workflows/messages';
 
 export interface ControlCall {
@@ -182,4 +186,29 @@ export async function serve(deps: Omit<ApiDeps, 'masterKey'> & { masterKey?: Buf
       return { status: res.status, body: parsed, headers: res.headers };
     },
   };
+}
+
+/**
+ * A Sandbox <-> Sandbox connection row for the routes that read the database only: no workflow runs and
+ * its credentials are never decrypted.
+ */
+export async function insertRouteConnection(
+  db: Db,
+  workspaceId: string,
+  opts: { settings?: ConnectionSettings; state?: ConnectionPhase; name?: string } = {},
+): Promise<string> {
+  const row = await insertConnection(db, {
+    id: newId('con'),
+    workspaceId,
+    name: opts.name ?? 'Alpha <-> Beta',
+    appA: 'sandbox',
+    appB: 'sandbox',
+    scopeA: { instance: 'alpha' },
+    scopeB: { instance: 'beta' },
+    credentialsA: 'not-read-by-these-routes',
+    credentialsB: 'not-read-by-these-routes',
+    settings: opts.settings ?? defaultSettings(),
+    state: opts.state ?? 'running',
+  });
+  return row.id;
 }

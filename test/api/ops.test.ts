@@ -3,13 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ambiguousCandidates } from '../../api/health';
 import { parseSince } from '../../api/activity';
 import { createApiKey, createWorkspace } from '../../db/queries/api-keys';
-import { insertConnection } from '../../db/queries/connections';
-import { newId } from '../../db/queries/ids';
 import { conflicts, events, failures, links, records } from '../../db/schema';
-import { defaultSettings } from '../../sync/settings';
 import { eventually, startStack, terminateAll, type Stack } from '../support/stack';
 import { openTestDatabase, type OpenTestDatabase } from '../support/pg';
-import { capturingLogger, RecordingControl, serve, type TestServer } from './harness';
+import { capturingLogger, insertRouteConnection, RecordingControl, serve, type TestServer } from './harness';
 
 // Ops visibility, read side: Health lists the contacts that fail with the app's own message and their
 // Temporal case; Activity counts what the engine wrote per hour and side; Conflicts shows both values and
@@ -23,22 +20,8 @@ let keyOne: string;
 let keyTwo: string;
 let workspaceOne: string;
 
-async function newConnection(workspaceId = workspaceOne): Promise<string> {
-  const row = await insertConnection(database.db, {
-    id: newId('con'),
-    workspaceId,
-    name: 'Pipeliner <-> Outlook',
-    appA: 'sandbox',
-    appB: 'sandbox',
-    scopeA: { instance: 'alpha' },
-    scopeB: { instance: 'beta' },
-    credentialsA: 'not-read-by-these-routes',
-    credentialsB: 'not-read-by-these-routes',
-    settings: defaultSettings(),
-    state: 'running',
-  });
-  return row.id;
-}
+const newConnection = (workspaceId = workspaceOne) =>
+  insertRouteConnection(database.db, workspaceId, { name: 'Pipeliner <-> Outlook' });
 
 const get = (path: string, key = keyOne) => server.request('GET', path, { key });
 

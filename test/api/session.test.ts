@@ -3,12 +3,9 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../db/client';
 import { createApiKey, createWorkspace, revokeApiKey } from '../../db/queries/api-keys';
-import { insertConnection } from '../../db/queries/connections';
-import { newId } from '../../db/queries/ids';
 import { sessions } from '../../db/schema';
-import { defaultSettings } from '../../sync/settings';
 import { openTestDatabase, type OpenTestDatabase } from '../support/pg';
-import { capturingLogger, RecordingControl, serve, type TestServer } from './harness';
+import { capturingLogger, insertRouteConnection, RecordingControl, serve, type TestServer } from './harness';
 
 // The dashboard's sign-in: an API key is exchanged for an HttpOnly, SameSite=Strict cookie that every
 // bearer-guarded route accepts; state-changing requests made with it need the session's CSRF token.
@@ -22,22 +19,7 @@ let workspaceOne: string;
 let connectionOne: string;
 let connectionTwo: string;
 
-async function newConnection(workspaceId: string): Promise<string> {
-  const row = await insertConnection(database.db, {
-    id: newId('con'),
-    workspaceId,
-    name: 'Alpha <-> Beta',
-    appA: 'sandbox',
-    appB: 'sandbox',
-    scopeA: { instance: 'alpha' },
-    scopeB: { instance: 'beta' },
-    credentialsA: 'not-read-by-these-routes',
-    credentialsB: 'not-read-by-these-routes',
-    settings: defaultSettings(),
-    state: 'running',
-  });
-  return row.id;
-}
+const newConnection = (workspaceId: string) => insertRouteConnection(database.db, workspaceId);
 
 interface SignedIn {
   cookie: string;

@@ -3,6 +3,7 @@ import { Link, useLocation } from 'wouter';
 import { api, errorText, ok, type Connection as ConnectionView, type ConnectionStatus } from '../api';
 import { ActionResult } from '../components/ActionResult';
 import { BrakeBanner } from '../components/BrakeBanner';
+import { ControlButtons } from '../components/ControlButtons';
 import { PhaseBadge } from '../components/PhaseBadge';
 import { accountLabel, ago, count, cycleSummary, scanProgress, scopeText, when } from '../format';
 import { useConnection, useConnectionActions, useNow } from '../queries';
@@ -142,21 +143,7 @@ function Header({ connection }: { connection: ConnectionView }) {
 
       <div className="toolbar">
         <div className="button-row">
-          {phase === 'paused' ? (
-            <button type="button" className="primary" onClick={() => actions.run('resume')} disabled={actions.busy}>
-              Resume
-            </button>
-          ) : (
-            <button type="button" onClick={() => actions.run('pause')} disabled={actions.busy || phase === 'stopped'}>
-              Pause
-            </button>
-          )}
-          <button type="button" onClick={() => actions.run('sync')} disabled={actions.busy || phase !== 'running'}>
-            Sync now
-          </button>
-          <button type="button" onClick={() => actions.run('resync')} disabled={actions.busy || phase !== 'running'}>
-            Resync all
-          </button>
+          <ControlButtons phase={phase} actions={actions} resync />
           <ActionResult result={actions.result} />
         </div>
         <div className="button-row">

@@ -1,6 +1,7 @@
 import { Link } from 'wouter';
 import type { Connection } from '../api';
 import { ActionResult } from '../components/ActionResult';
+import { ControlButtons } from '../components/ControlButtons';
 import { PhaseBadge } from '../components/PhaseBadge';
 import { Sparkline } from '../components/Sparkline';
 import { accountLabel, ago, count, scopeText, when } from '../format';
@@ -60,18 +61,7 @@ function ConnectionRow({ summary, now }: { summary: Summary; now: number }) {
       </td>
       <td className="actions">
         <div className="button-row">
-          {paused ? (
-            <button type="button" onClick={() => actions.run('resume')} disabled={actions.busy}>
-              Resume
-            </button>
-          ) : (
-            <button type="button" onClick={() => actions.run('pause')} disabled={actions.busy || phase === 'stopped'}>
-              Pause
-            </button>
-          )}
-          <button type="button" onClick={() => actions.run('sync')} disabled={actions.busy || phase !== 'running'}>
-            Sync now
-          </button>
+          <ControlButtons phase={phase} actions={actions} />
         </div>
         <ActionResult result={actions.result} />
       </td>
